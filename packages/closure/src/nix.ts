@@ -1,0 +1,166 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { PlannerError } from '@planner/errors';
+import { parseClosure } from './parse.js';
+import { isStorePath } from './storepath.js';
+import type { Closure } from './types.js';
+
+/** Flags that turn on the experimental CLI for our own calls only (never in the user's nix.conf). */
+export const NIX_FEATURES = ['--extra-experimental-features', 'nix-command flakes'];
+
+export interface NixOptions {
+  /** The `nix` binary (default: `nix` on PATH, or $PLANNER_NIX). */
+  nix?: string;
+  storeDir: string;
+  /** Directory nix runs in. */
+  cwd: string;
+}
+
+/** A root as written in a manifest, with the directory relative references resolve from. */
+export interface Installable {
+  spec: string;
+  baseDir: string;
+  /** Where it came from, for error messages. */
+  file: string;
+  /** Directory where the search for flake.nix stops (the workspace root). */
+  stopDir?: string;
+}
+
+export interface NixRun {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs nix with our feature flags; a failure becomes E_NIX carrying nix's own stderr. */
+export function runNix(args: string[], options: NixOptions): Promise<NixRun> {
+  const bin = options.nix ?? process.env.PLANNER_NIX ?? 'nix';
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, [...NIX_FEATURES, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') {
+        reject(new PlannerError('E_NIX_MISSING', `cannot run ${bin}: not found on PATH`, {
+          hint: 'install Nix (Debian: `apt-get install nix-bin`), or give every manifest a "closure" file so Nix is not needed',
+          cause: error,
+        }));
+      } else reject(error);
+    });
+    child.on('close', (code, signal) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (code === 0) {
+        resolve({ stdout, stderr });
+        return;
+      }
+      const tail = stderr.trim().split('\n').slice(-30).join('\n');
+      reject(new PlannerError('E_NIX', `nix ${args[0] ?? ''} failed (${signal ?? `exit ${code}`}):\n${tail}`, {
+        hint: 'the lines above are nix\'s own error; fix the derivation or installable it names',
+        details: { args, exitCode: code, stderr: tail },
+      }));
+    });
+  });
+}
+
+function nixString(value: string): string {
+  return `"${value.replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
+}
+
+function attrPath(attr: string): string {
+  return attr.split('.').map((part) => nixString(part)).join('.');
+}
+
+function findFlakeDir(start: string, stop: string | undefined): string | undefined {
+  let dir = start;
+  for (;;) {
+    if (existsSync(path.join(dir, 'flake.nix'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir || (stop !== undefined && dir === stop)) return undefined;
+    dir = parent;
+  }
+}
+
+/** Turns one installable into a Nix expression evaluating to the derivation. */
+export function installableExpression(item: Installable, storeDir: string): string {
+  const { spec } = item;
+  if (isStorePath(spec, storeDir)) return `builtins.storePath ${nixString(spec)}`;
+  const hash = spec.indexOf('#');
+  if (hash < 0) {
+    throw new PlannerError('E_MANIFEST_INVALID', `${item.file}: content ${JSON.stringify(spec)} is neither a store path under ${storeDir} nor an installable (ref#attr)`, {
+      file: item.file,
+      hint: 'write a store path, a flake installable like .#quotes, or a Nix file installable like ./default.nix#quotes',
+    });
+  }
+  const ref = spec.slice(0, hash);
+  const attr = spec.slice(hash + 1);
+  const local = ref === '' || ref.startsWith('.') || ref.startsWith('/');
+  if (local && ref.endsWith('.nix')) {
+    const file = path.resolve(item.baseDir, ref);
+    if (!existsSync(file)) {
+      throw new PlannerError('E_MANIFEST_INVALID', `${item.file}: ${JSON.stringify(spec)} names ${file}, which does not exist`, {
+        file: item.file,
+        hint: 'paths in installables are relative to the manifest',
+      });
+    }
+    const value = `(let f = import ${nixString(file)}; in if builtins.isFunction f then f {} else f)`;
+    return attr === '' ? value : `${value}.${attrPath(attr)}`;
+  }
+  let flakeRef = ref;
+  if (local) {
+    const dir = findFlakeDir(path.resolve(item.baseDir, ref || '.'), item.stopDir);
+    if (!dir) {
+      throw new PlannerError('E_MANIFEST_INVALID', `${item.file}: ${JSON.stringify(spec)}: no flake.nix in ${path.resolve(item.baseDir, ref || '.')} or above`, {
+        file: item.file,
+        hint: 'point the installable at a directory with flake.nix, or use a Nix file installable (./default.nix#attr)',
+      });
+    }
+    flakeRef = dir;
+  }
+  const flake = `(builtins.getFlake ${nixString(flakeRef)})`;
+  const a = attr === '' ? 'default' : attrPath(attr);
+  return `(let f = ${flake}; s = builtins.currentSystem; in f.packages.\${s}.${a} or f.legacyPackages.\${s}.${a} or f.${a})`;
+}
+
+/**
+ * Realises every installable in ONE `nix build` call and returns the output paths of each,
+ * in input order.
+ */
+export async function realise(installables: readonly Installable[], options: NixOptions): Promise<string[][]> {
+  const results: string[][] = installables.map(() => []);
+  const toBuild: { index: number; expr: string }[] = [];
+  for (const [index, item] of installables.entries()) {
+    if (isStorePath(item.spec, options.storeDir)) results[index] = [item.spec];
+    else toBuild.push({ index, expr: installableExpression(item, options.storeDir) });
+  }
+  if (toBuild.length === 0) return results;
+  const attrs = toBuild.map((b, i) => `i${i} = ${b.expr};`).join('\n');
+  const { stdout } = await runNix(
+    ['build', '--impure', '--no-link', '--json', '--expr', `{\n${attrs}\n}`, ...toBuild.map((_, i) => `i${i}`)],
+    options,
+  );
+  const built = JSON.parse(stdout) as { outputs?: Record<string, string> }[];
+  if (!Array.isArray(built) || built.length !== toBuild.length) {
+    throw new Error(`nix build --json returned ${Array.isArray(built) ? built.length : typeof built} results for ${toBuild.length} installables`);
+  }
+  for (const [i, b] of toBuild.entries()) {
+    const outputs = built[i]?.outputs ?? {};
+    results[b.index] = Object.keys(outputs).sort().map((k) => outputs[k]!);
+  }
+  return results;
+}
+
+/** Queries the closure of all `paths` in ONE `nix path-info --json --recursive` call. */
+export async function queryClosure(paths: readonly string[], options: NixOptions): Promise<Closure> {
+  if (paths.length === 0) return new Map();
+  const { stdout } = await runNix(['path-info', '--json', '--recursive', ...[...new Set(paths)].sort()], options);
+  let value: unknown;
+  try {
+    value = JSON.parse(stdout);
+  } catch (error) {
+    throw new PlannerError('E_NIX', `nix path-info printed output that is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return parseClosure(value, { storeDir: options.storeDir, file: 'nix path-info --json --recursive' }).closure;
+}
