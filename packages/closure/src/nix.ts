@@ -125,7 +125,7 @@ export function installableExpression(item: Installable, storeDir: string): stri
 }
 
 /**
- * Realises every installable in ONE `nix build` call and returns the output paths of each,
+ * Realises every installable with ONE `nix eval` (to learn the derivations) and ONE `nix build` call and returns the output paths of each,
  * in input order.
  */
 export async function realise(installables: readonly Installable[], options: NixOptions): Promise<string[][]> {
@@ -136,17 +136,19 @@ export async function realise(installables: readonly Installable[], options: Nix
     else toBuild.push({ index, expr: installableExpression(item, options.storeDir) });
   }
   if (toBuild.length === 0) return results;
+  // `nix build --json` does not report results in installable order, so learn each
+  // installable's derivation first (one eval) and match the build results by drvPath.
   const attrs = toBuild.map((b, i) => `i${i} = ${b.expr};`).join('\n');
-  const { stdout } = await runNix(
-    ['build', '--impure', '--no-link', '--json', '--expr', `{\n${attrs}\n}`, ...toBuild.map((_, i) => `i${i}`)],
-    options,
-  );
-  const built = JSON.parse(stdout) as { outputs?: Record<string, string> }[];
-  if (!Array.isArray(built) || built.length !== toBuild.length) {
-    throw new Error(`nix build --json returned ${Array.isArray(built) ? built.length : typeof built} results for ${toBuild.length} installables`);
-  }
+  const expr = `{\n${attrs}\n}`;
+  const drvs = JSON.parse(
+    (await runNix(['eval', '--impure', '--json', '--expr', `builtins.mapAttrs (n: v: v.drvPath) ${expr}`], options)).stdout,
+  ) as Record<string, string>;
+  const { stdout } = await runNix(['build', '--impure', '--no-link', '--json', '--expr', expr, ...toBuild.map((_, i) => `i${i}`)], options);
+  const built = JSON.parse(stdout) as { drvPath?: string; outputs?: Record<string, string> }[];
+  const byDrv = new Map(built.map((b) => [b.drvPath, b.outputs ?? {}]));
   for (const [i, b] of toBuild.entries()) {
-    const outputs = built[i]?.outputs ?? {};
+    const outputs = byDrv.get(drvs[`i${i}`]);
+    if (!outputs) throw new Error(`nix build --json did not report ${drvs[`i${i}`]} (installable ${installables[b.index]!.spec})`);
     results[b.index] = Object.keys(outputs).sort().map((k) => outputs[k]!);
   }
   return results;
