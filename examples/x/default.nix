@@ -8,12 +8,18 @@ let
   lib = import ./nix/lib.nix { inherit system; };
   host = import ./nix/host.nix { inherit lib; };
   inherit (lib) source goProgram cProgram script;
-  inherit (host) glibc openssl busybox python3;
+  inherit (host) glibc openssl busybox;
+
+  # The interpreter; python3.withModules (ps: [ ... ]) makes a `python3.11-env` with
+  # those standard-library modules (and Debian's minimal set), one store path each.
+  python3 = import ./nix/python.nix { inherit lib host; };
 
   # Build-time only: writes the geo database, and is not referenced by it.
   geodb-gen = goProgram { name = "geodb-gen"; src = source "geodb-gen" ./cmd/geodb-gen; };
 in
 host // rec {
+  inherit python3;
+
   # ---- shared data -------------------------------------------------------------------
 
   # ~32 MiB "geo database", generated deterministically; read by geoip and atlas only.
@@ -62,12 +68,26 @@ host // rec {
     ldlibs = "-lcrypto";
   };
 
-  # ---- Python service ------------------------------------------------------------------
+  # ---- Python services (each with its own python3.11-env) ------------------------------
+  # Each closure holds the interpreter, ~100 standard-library paths every environment
+  # shares, the modules only that service asks for, and their native libraries.
 
   report = script {
     name = "report";
-    interpreter = "${python3}/bin/python3.11";
+    interpreter = "${python3.withModules (ps: with ps; [ datetime hashlib json platform ssl zoneinfo ])}/bin/python3.11";
     file = source "report" ./cmd/report/main.py;
+  };
+
+  feeds = script {
+    name = "feeds";
+    interpreter = "${python3.withModules (ps: with ps; [ csv datetime email gzip hashlib http json logging urllib uuid xml ])}/bin/python3.11";
+    file = source "feeds" ./cmd/feeds/main.py;
+  };
+
+  ledger = script {
+    name = "ledger";
+    interpreter = "${python3.withModules (ps: with ps; [ csv datetime decimal json lzma sqlite3 statistics uuid zoneinfo ])}/bin/python3.11";
+    file = source "ledger" ./cmd/ledger/main.py;
   };
 
   # ---- shell tools on busybox ------------------------------------------------------------

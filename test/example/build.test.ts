@@ -90,7 +90,7 @@ if (!buildReady) {
       }
     });
 
-    it.each(['atlas', 'backup', 'certinfo', 'clock', 'digest', 'gateway', 'geoip', 'janitor', 'quotes', 'relay', 'report'])(
+    it.each(['atlas', 'backup', 'certinfo', 'clock', 'digest', 'feeds', 'gateway', 'geoip', 'janitor', 'ledger', 'quotes', 'relay', 'report'])(
       `${PENDING[1]}: %s`,
       async (name) => {
         const s = services.find((x) => x.name === name)!;

@@ -23,13 +23,14 @@ import {
   exampleServices,
   isRoot,
   readLayout,
+  storeName,
   runInRoot,
   storePathsIn,
   unpack,
   type ExampleService,
 } from './x.js';
 
-const SHARED = ['glibc', 'openssl', 'python3', 'busybox', 'geodb', 'cacert', 'tzdata'];
+const SHARED = ['glibc', 'openssl', 'python3', 'busybox', 'geodb', 'cacert', 'tzdata', 'sqlite', 'xz', 'zlib', 'expat'];
 const MiB = 1024 * 1024;
 
 let services: ExampleService[];
@@ -90,8 +91,67 @@ describe('examples/x', () => {
       expect(closure.has(out('glibc')), `${name} has glibc`).toBe(true);
       expect(closure.has(out('openssl')), `${name} has openssl`).toBe(true);
     }
-    expect(closures.get('report')!.has(out('python3'))).toBe(true);
+    for (const name of PYTHON_SERVICES) expect(closures.get(name)!.has(out('python3')), `${name} has python3.11`).toBe(true);
     for (const name of SHELL_SERVICES) expect(closures.get(name)!.has(out('busybox'))).toBe(true);
+  });
+
+  describe('Python closures, split the way nixpkgs builds them', () => {
+    const named = (name: string, prefix: string): string[] => [...closures.get(name)!].filter((p) => storeName(p).startsWith(prefix)).sort();
+    const modules = (name: string): Set<string> => new Set(named(name, 'python3.11-').filter((p) => storeName(p) !== 'python3.11-env').map(storeName));
+    const pathNamed = (name: string, storeNameWanted: string): string => {
+      const hit = [...closures.get(name)!].find((p) => storeName(p) === storeNameWanted);
+      expect(hit, `${storeNameWanted} in ${name}`).toBeDefined();
+      return hit!;
+    };
+
+    it('gives every Python service more store paths than the 100-layer budget', async () => {
+      const budget = (await loadWorkspace({ cwd: exampleDir })).config.maxLayers;
+      expect(budget).toBe(100); // nixpkgs' buildLayeredImage default
+      for (const name of PYTHON_SERVICES) expect(closures.get(name)!.size, name).toBeGreaterThan(budget);
+      // Go, C and shell closures stay small: the planner's choices are in the Python images.
+      for (const name of [...GO_SERVICES, ...C_SERVICES, ...SHELL_SERVICES]) expect(closures.get(name)!.size, name).toBeLessThan(10);
+    });
+
+    it('has one python3.11-env per service, referencing every standard-library path of its closure', () => {
+      const envs = PYTHON_SERVICES.map((name) => named(name, 'python3.11-env'));
+      for (const e of envs) expect(e).toHaveLength(1);
+      expect(new Set(envs.flat()).size).toBe(PYTHON_SERVICES.length);
+      for (const [i, name] of PYTHON_SERVICES.entries()) {
+        const refs = new Set(references.get(envs[i]![0]!)!.map(storeName));
+        for (const m of modules(name)) expect(refs.has(m), `${name}'s env links ${m}`).toBe(true);
+        expect(references.get(out(name))).toEqual(envs[i]); // the script's shebang
+      }
+    });
+
+    it('shares a core standard library and keeps some modules private or partly shared', () => {
+      const [feeds, ledger, report] = PYTHON_SERVICES.map(modules) as [Set<string>, Set<string>, Set<string>];
+      const core = [...report].filter((m) => feeds.has(m) && ledger.has(m));
+      expect(core.length).toBeGreaterThanOrEqual(90);
+      for (const m of ['python3.11-encodings', 'python3.11-os', 'python3.11-re', 'python3.11-json', 'python3.11-ssl', 'python3.11-email']) expect(core).toContain(m);
+      const only = (m: string): string[] => PYTHON_SERVICES.filter((name) => modules(name).has(m));
+      // Private to one service.
+      expect(only('python3.11-xml')).toEqual(['feeds']);
+      expect(only('python3.11-gzip')).toEqual(['feeds']);
+      expect(only('python3.11-sqlite3')).toEqual(['ledger']);
+      expect(only('python3.11-decimal')).toEqual(['ledger']);
+      expect(holding('sqlite')).toEqual(['ledger']);
+      // Shared by two of the three.
+      expect(only('python3.11-zoneinfo')).toEqual(['ledger', 'report']);
+      expect(only('python3.11-uuid')).toEqual(['feeds', 'ledger']);
+      expect(PYTHON_SERVICES.filter((name) => named(name, 'libuuid').length > 0)).toEqual(['feeds', 'ledger']);
+    });
+
+    it('makes imports and native libraries references between store paths', () => {
+      const refs = (name: string, p: string): string[] => references.get(pathNamed(name, p))!.map(storeName).sort();
+      expect(refs('feeds', 'python3.11-http')).toEqual(expect.arrayContaining(['python3.11-email', 'python3.11-socket', 'python3.11-urllib']));
+      expect(refs('report', 'python3.11-json')).toContain('python3.11-re');
+      // Extension modules with a native library name its store path (a shim's DT_RPATH).
+      expect(references.get(pathNamed('report', 'python3.11-ssl'))).toContain(out('openssl'));
+      expect(references.get(pathNamed('ledger', 'python3.11-sqlite3'))).toContain(out('sqlite'));
+      expect(references.get(pathNamed('ledger', 'python3.11-lzma'))).toContain(out('xz'));
+      // The interpreter: libpython3.11 with zlib and expat built in, on the store's glibc.
+      expect(references.get(out('python3'))!.sort()).toEqual([out('expat'), out('glibc'), out('zlib')].sort());
+    });
   });
 
   it('puts cacert in most closures', () => {

@@ -12,7 +12,7 @@ export const defaultNix = path.join(exampleDir, 'default.nix');
 /** The example's services by shape; the manifests are the source of truth for roots. */
 export const GO_SERVICES = ['atlas', 'clock', 'gateway', 'geoip', 'quotes', 'relay'];
 export const C_SERVICES = ['certinfo', 'digest'];
-export const PYTHON_SERVICES = ['report'];
+export const PYTHON_SERVICES = ['feeds', 'ledger', 'report'];
 export const SHELL_SERVICES = ['backup', 'janitor'];
 export const GEODB_USERS = ['atlas', 'geoip'];
 
@@ -52,21 +52,16 @@ export async function exampleServices(): Promise<ExampleService[]> {
 
 /**
  * Builds attributes of the example's default.nix in ONE `nix build` and returns attr ->
- * output path. Nix 2.8 lists `--json` results in its own order (by derivation), not in
- * the order asked, so results are matched through each derivation's store name, which
- * is the attribute name for every package of the example.
+ * output path. Nix 2.8's `--json` lists results in its own order, and store names need
+ * not be attribute names (`python3` is `python3.11`), so the output paths are read back
+ * with one `nix eval` of the same attributes.
  */
 export function buildExample(attrs: string[], file = defaultNix): Map<string, string> {
   const unique = [...new Set(attrs)].sort();
-  const built = JSON.parse(nix(['build', '--no-link', '--json', '-f', file, ...unique])) as { outputs: { out: string } }[];
-  const byName = new Map(built.map((b) => [storeName(b.outputs.out), b.outputs.out]));
-  const result = new Map<string, string>();
-  for (const attr of unique) {
-    const out = byName.get(attr);
-    if (!out) throw new Error(`nix build gave no output named ${attr}: ${JSON.stringify(built)}`);
-    result.set(attr, out);
-  }
-  return result;
+  nix(['build', '--no-link', '-f', file, ...unique]);
+  const list = unique.map((a) => `(d.${JSON.stringify(a)}).outPath`).join(' ');
+  const outs = JSON.parse(nix(['eval', '--impure', '--json', '--expr', `let d = import ${JSON.stringify(file)} { }; in [ ${list} ]`])) as string[];
+  return new Map(unique.map((attr, i) => [attr, outs[i]!]));
 }
 
 /** `/nix/store/<hash>-quotes` -> `quotes`. */
@@ -286,6 +281,40 @@ export async function checkService(
       expect(report.sha256).toEqual({ planner: await sha256('planner') });
       expect(report.epoch).toBe('1970-01-01T01:00:00+01:00'); // British Standard Time, 1968-71
       expect(report.certificates).toBeGreaterThan(50);
+      return;
+    }
+    case 'feeds':
+      await withServer({ rootfs, argv, env }, async (base) => {
+        expect(JSON.parse(await get(base, '/feeds'))).toEqual({ incidents: 2, releases: 4 });
+        const feed = JSON.parse(await get(base, '/feeds/releases.json')) as { version: string; items: { id: string; date_published: string }[] };
+        expect(feed.version).toBe('https://jsonfeed.org/version/1.1');
+        expect(feed.items.map((i) => i.id)).toEqual(['v1.0.0', 'v1.1.0', 'v1.2.0', 'v1.3.0']);
+        expect(feed.items[0]!.date_published).toBe('2023-11-14T22:13:20Z');
+        const atom = await get(base, '/feeds/incidents.atom');
+        expect(atom).toMatch(/^<\?xml [^>]*\?>\n<feed xmlns="http:\/\/www\.w3\.org\/2005\/Atom">/);
+        expect(atom.match(/<id>urn:uuid:[0-9a-f-]{36}<\/id>/g)).toHaveLength(2);
+        // gzip on request (fetch undoes it), ETag = SHA-256 of the uncompressed body.
+        const res = await fetch(`${base}/feeds/incidents.csv`, { headers: { 'accept-encoding': 'gzip' } });
+        const csv = await res.text();
+        expect(res.headers.get('content-encoding')).toBe('gzip');
+        expect(csv.split('\n')[0]).toBe('id,time,title');
+        expect(res.headers.get('etag')).toBe(`"${await sha256(csv)}"`);
+      });
+      return;
+    case 'ledger': {
+      const { existsSync: exists, readFileSync: read } = await import('node:fs');
+      const summary = JSON.parse(run()) as Record<string, any>;
+      expect(summary.sqlite).toMatch(/^3\.\d+\.\d+$/);
+      expect(summary.transactions).toBe(10);
+      expect(summary.total).toBe('0.00'); // double entry: every transaction balances
+      expect(summary.balances['assets:bank']).toBe('10649.69');
+      expect(summary.median_expense).toBe('107.18');
+      expect(summary.ids['assets:bank']).toBe('e8cd6579-173e-55d6-95ef-b42f83e28883'); // uuid5(NAMESPACE_URL, ...)
+      expect(summary.closing).toBe('2024-01-31T23:59:59-05:00'); // $LEDGER_TZ=America/New_York, from tzdata
+      // The xz export (liblzma through the _lzma shim) lands where $LEDGER_EXPORT says.
+      const exported = path.join(rootfs, summary.export.path as string);
+      expect(exists(exported)).toBe(true);
+      expect(read(exported).subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))).toBe(true);
       return;
     }
     case 'backup': {

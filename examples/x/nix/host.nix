@@ -1,6 +1,6 @@
 # Runtime packages copied from the host's Debian packages into store paths. With nixpkgs
 # these would be `pkgs.glibc`, `pkgs.openssl.out`, `pkgs.cacert`, `pkgs.tzdata`,
-# `pkgs.busybox`, `pkgs.python311`; here they are rebuilt from what this machine has so
+# `pkgs.busybox`, `pkgs.sqlite`, ...; here they are rebuilt from what this machine has so
 # that the example needs no network and no binary cache.
 #
 # Note: the host files are read by the builders, not tracked by Nix as inputs, so an
@@ -11,6 +11,20 @@
 let
   inherit (lib) run;
   hostLib = "/usr/lib/x86_64-linux-gnu";
+
+  # Shared libraries of Debian packages, one store path per library package as in
+  # nixpkgs (`pkgs.zlib`, `pkgs.sqlite.out`, ...). `deps` become references through
+  # nix-support/propagated-build-inputs, the file nixpkgs' setup hooks write; `libs`
+  # (the sonames) is kept on the derivation for the programs that link against them.
+  sharedLib = name: { libs, deps ? [ ] }:
+    run name ''
+      mkdir -p "$out/lib"
+      for f in ${toString libs}; do cp -L "${hostLib}/$f" "$out/lib/$f"; done
+      if [ -n "$deps" ]; then
+        mkdir -p "$out/nix-support"
+        printf '%s\n' $deps > "$out/nix-support/propagated-build-inputs"
+      fi
+    '' { deps = toString deps; } // { inherit libs; };
 in
 rec {
   # libc6: the dynamic linker and the glibc libraries the example's programs load.
@@ -29,18 +43,26 @@ rec {
     cp -L "${hostLib}/libssl.so.3" "${hostLib}/libcrypto.so.3" "$out/lib/"
     ln -s libssl.so.3 "$out/lib/libssl.so"
     ln -s libcrypto.so.3 "$out/lib/libcrypto.so"
-  '' { };
+  '' { } // { libs = [ "libssl.so.3" "libcrypto.so.3" ]; };
 
-  # zlib1g and libexpat1: libpython3.11 needs them.
-  zlib = run "zlib" ''
-    mkdir -p "$out/lib"
-    cp -L "${hostLib}/libz.so.1" "$out/lib/"
-  '' { };
+  # zlib1g and libexpat1: libpython3.11 itself needs them (zlib and pyexpat are built in).
+  zlib = sharedLib "zlib" { libs = [ "libz.so.1" ]; };
+  expat = sharedLib "expat" { libs = [ "libexpat.so.1" ]; };
 
-  expat = run "expat" ''
-    mkdir -p "$out/lib"
-    cp -L "${hostLib}/libexpat.so.1" "$out/lib/"
-  '' { };
+  # What Python's extension modules load (all dependencies of Debian's
+  # libpython3.11-stdlib): _bz2, _lzma, _sqlite3, _ctypes, _uuid, _curses, readline, _dbm,
+  # _crypt. Only the ones a service's modules import end up in its closure.
+  bzip2 = sharedLib "bzip2" { libs = [ "libbz2.so.1.0" ]; };              # libbz2-1.0
+  xz = sharedLib "xz" { libs = [ "liblzma.so.5" ]; };                     # liblzma5
+  sqlite = sharedLib "sqlite" { libs = [ "libsqlite3.so.0" ]; };          # libsqlite3-0
+  libffi = sharedLib "libffi" { libs = [ "libffi.so.8" ]; };              # libffi8
+  libuuid = sharedLib "libuuid" { libs = [ "libuuid.so.1" ]; };           # libuuid1
+  libxcrypt = sharedLib "libxcrypt" { libs = [ "libcrypt.so.1" ]; };      # libcrypt1
+  db = sharedLib "db" { libs = [ "libdb-5.3.so" ]; };                      # libdb5.3
+  ncurses = sharedLib "ncurses" {                                          # libncursesw6, libtinfo6
+    libs = [ "libncursesw.so.6" "libtinfo.so.6" "libpanelw.so.6" ];
+  };
+  readline = sharedLib "readline" { libs = [ "libreadline.so.8" ]; deps = [ ncurses ]; }; # libreadline8
 
   # ca-certificates: same layout as nixpkgs' cacert, so SSL_CERT_FILE and Go's default
   # lookup (/etc/ssl/certs/ca-certificates.crt) both work once linked into the image root.
@@ -64,32 +86,5 @@ rec {
     for applet in $("$out/bin/busybox" --list); do
       [ "$applet" = busybox ] || ln -s busybox "$out/bin/$applet"
     done
-  '' { };
-
-  # python3.11: libpython3.11 (the shared runtime) and the standard library of
-  # libpython3.11-minimal + libpython3.11-stdlib.
-  # Debian's /usr/bin/python3.11 has /lib64/ld-linux-x86-64.so.2 as its interpreter, which
-  # an image of store paths does not have, and this machine has no patchelf; so instead of
-  # copying it we link a three-line launcher (Py_BytesMain) against libpython3.11.so with
-  # the store's dynamic linker and an RPATH (DT_RPATH, which also applies to the libraries
-  # and extension modules loaded after it: _ssl needs libssl, pyexpat libexpat).
-  # The standard library is copied without tests, IDLE/tk, bytecode caches and the 25 MB
-  # static library; Python finds it next to its executable (lib/python3.11/os.py).
-  python3 = run "python3" ''
-    mkdir -p "$out/bin" "$out/lib"
-    cp -L "${hostLib}/libpython3.11.so.1.0" "$out/lib/"
-    ln -s libpython3.11.so.1.0 "$out/lib/libpython3.11.so"
-    cp -R /usr/lib/python3.11 "$out/lib/python3.11"
-    cd "$out/lib/python3.11"
-    rm -rf config-3.11-x86_64-linux-gnu test idlelib tkinter turtledemo ensurepip \
-      lib2to3 pydoc_data distutils sitecustomize.py EXTERNALLY-MANAGED \
-      lib-dynload/_test* lib-dynload/xx* lib-dynload/_ctypes_test* lib-dynload/_xxtestfuzz*
-    find . -name __pycache__ -prune -exec rm -rf {} +
-    printf 'int Py_BytesMain(int argc, char **argv);\nint main(int argc, char **argv) { return Py_BytesMain(argc, argv); }\n' > "$TMPDIR/main.c"
-    gcc -O2 -o "$out/bin/python3.11" "$TMPDIR/main.c" -L"$out/lib" -lpython3.11 \
-      -Wl,--dynamic-linker=${glibc}/lib/ld-linux-x86-64.so.2 \
-      -Wl,--disable-new-dtags \
-      -Wl,-rpath,$out/lib:${openssl}/lib:${zlib}/lib:${expat}/lib:${glibc}/lib
-    ln -s python3.11 "$out/bin/python3"
   '' { };
 }
