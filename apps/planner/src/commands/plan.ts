@@ -1,0 +1,110 @@
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import { PlannerError } from '@planner/errors';
+import { compareToBaselines, LOCK_FILE, parseLock, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
+import { countBaseImageLayers } from '@planner/oci';
+import { defineCommand, type GlobalArgs } from '../command.js';
+import { loadContext } from '../context.js';
+import { renderPlan } from '../render/plan.js';
+
+interface PlanArgs {
+  maxLayers?: number;
+  lock?: boolean;
+}
+
+export interface PlanSummary {
+  images: number;
+  /** Distinct store layers of the plan. */
+  layers: number;
+  registryBytes: number;
+  /** Every unique store path once. */
+  uniqueBytes: number;
+  maxImageLayers: number;
+  meanImageLayers: number;
+  /** Smallest store-layer budget of any image. */
+  minBudget: number;
+  baselines: { kind: BaselineKind; label: string; registryBytes: number; layers: number; ratio: number }[];
+}
+
+export interface PlanData {
+  workspace: string;
+  lockFile: string;
+  /** What planning did with the lock: `fresh` (none read), `lock`, `lock-rejected`. */
+  lock: PlanStats & { read: boolean; changed: boolean };
+  plan: Plan;
+  summary: PlanSummary;
+}
+
+async function readLock(file: string): Promise<{ plan: Plan; text: string } | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new PlannerError('E_READ', `cannot read ${file}: ${(error as Error).message}`, { file, hint: 'check that the file is readable', cause: error });
+  }
+  return { plan: parseLock(text, file), text };
+}
+
+/** Temp file + rename: an interrupted run never leaves half a lock behind. */
+async function writeLock(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    await writeFile(temp, text);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw new PlannerError('E_WRITE', `cannot write ${file}: ${(error as Error).message}`, { file, hint: 'check that the workspace root is writable', cause: error });
+  }
+}
+
+export const planCommand = defineCommand<PlanArgs, PlanData>({
+  command: 'plan',
+  describe: `Plan shared layers for every image and write ${LOCK_FILE}`,
+  builder: (y) =>
+    y
+      .option('max-layers', { type: 'number', describe: 'Layer budget for every image (overrides the config and manifests)' })
+      .option('lock', { type: 'boolean', default: true, describe: `Start from ${LOCK_FILE} (--no-lock plans afresh, ignoring it)` }) as Argv<PlanArgs & GlobalArgs>,
+  run: async (argv, ui) => {
+    const maxLayers = argv.maxLayers;
+    if (maxLayers !== undefined && (!Number.isInteger(maxLayers) || maxLayers < 1)) {
+      throw new PlannerError('E_USAGE', `--max-layers must be a positive whole number, got ${maxLayers}`, { hint: 'e.g. --max-layers 100' });
+    }
+    const ctx = await loadContext(argv, {
+      ...(maxLayers !== undefined ? { maxLayers } : {}),
+      baseLayers: (s) => countBaseImageLayers(s.fromImage!),
+    });
+    const lockFile = path.join(ctx.workspace.root, LOCK_FILE);
+    const previous = argv.lock === false ? undefined : await readLock(lockFile);
+    if (argv.lock === false) ui.err(`ignoring ${LOCK_FILE} (--no-lock): planning afresh\n`);
+    const result = planWithStats(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous: previous.plan } : {}) });
+    const text = serializeLock(result.plan);
+    const changed = previous?.text !== text;
+    if (changed) await writeLock(lockFile, text);
+    const comparison = compareToBaselines(ctx.graph, result.plan, maxLayers);
+    const ours = comparison.plan;
+    return {
+      data: {
+        workspace: ctx.workspace.root,
+        lockFile,
+        lock: { ...result.stats, read: previous !== undefined, changed },
+        plan: result.plan,
+        summary: {
+          images: ours.images.length,
+          layers: ours.layers,
+          registryBytes: ours.registryBytes,
+          uniqueBytes: ours.uniqueBytes,
+          maxImageLayers: ours.maxImageLayers,
+          meanImageLayers: ours.meanImageLayers,
+          minBudget: ours.images.length === 0 ? 0 : Math.min(...ours.images.map((i) => i.budget)),
+          baselines: comparison.baselines.map(({ kind, label, registryBytes, layers, ratio }) => ({ kind, label, registryBytes, layers, ratio })),
+        },
+      },
+    };
+  },
+  render: renderPlan,
+  // The plan itself (the lock's body), plus what the run did and how it compares.
+  json: (data) => ({ ...data.plan, lockFile: data.lockFile, lock: data.lock, summary: data.summary }),
+});

@@ -1,0 +1,48 @@
+import type { PlanData } from '../commands/plan.js';
+import { formatBytes, formatCount, formatRatio, table } from './format.js';
+import type { Ui } from './ui.js';
+
+function lockLine(data: PlanData, ui: Ui): string {
+  const { lock } = data;
+  const file = ui.c.bold('planner.lock.json');
+  const wrote = lock.changed ? `wrote ${file}` : `${file} unchanged`;
+  if (!lock.read) return `${wrote} (planned afresh)`;
+  if (lock.mode === 'lock') {
+    if (lock.newLayers === 0) return `${wrote}: every layer kept from the lock`;
+    const dropped = lock.droppedLayers > 0 ? `; ${formatCount(lock.droppedLayers)} given up, as keeping them stored too much twice` : '';
+    return `${wrote}: kept ${formatCount(lock.reusedLayers)} layers from the lock, ${formatCount(lock.newLayers)} new (${formatBytes(lock.newLayerBytes)} to push)${dropped}`;
+  }
+  const kept = lock.lockRegistryBytes ?? lock.registryBytes;
+  const extra = lock.freshRegistryBytes === 0 ? 0 : kept / lock.freshRegistryBytes - 1;
+  return (
+    `${wrote}: ${ui.c.yellow('planned afresh')}: keeping the lock's layers would store ${formatBytes(kept - lock.freshRegistryBytes)} ` +
+    `(+${(extra * 100).toFixed(1)}%) more than a fresh plan; ${formatCount(lock.newLayers)} new layers (${formatBytes(lock.newLayerBytes)} to push)`
+  );
+}
+
+export function renderPlan(data: PlanData, ui: Ui): string {
+  const s = data.summary;
+  const lower = s.baselines.find((b) => b.kind === 'lower-bound');
+  const out: string[] = [];
+  out.push(
+    `${ui.c.bold(formatCount(s.images))} images, ${ui.c.bold(formatCount(s.layers))} layers, ` +
+      `${ui.c.bold(formatBytes(s.registryBytes))} in the registry` +
+      (lower && s.uniqueBytes > 0 ? ` (${formatRatio(s.registryBytes / s.uniqueBytes)} the lower bound, ${formatBytes(s.uniqueBytes)})` : ''),
+  );
+  out.push(`layers per image: max ${formatCount(s.maxImageLayers)}, mean ${s.meanImageLayers.toFixed(1)} (budget ${formatCount(s.minBudget)}${data.plan.maxLayers ? `, maxLayers ${data.plan.maxLayers}` : ''})`);
+  out.push('');
+  const rows = s.baselines
+    .filter((b) => b.kind !== 'lower-bound')
+    .map((b) => [
+      b.label,
+      formatCount(b.layers),
+      formatBytes(b.registryBytes),
+      b.ratio >= 1 ? ui.c.green(`${formatRatio(b.ratio)} less than ${b.label}`) : ui.c.red(`${formatRatio(1 / b.ratio)} more than ${b.label}`),
+    ]);
+  rows.unshift([ui.c.bold('planner (joint)'), formatCount(s.layers), formatBytes(s.registryBytes), '']);
+  if (lower) rows.push([lower.label, formatCount(lower.layers), formatBytes(lower.registryBytes), `planner stores ${formatRatio(1 / lower.ratio)} this`]);
+  out.push(table(['strategy', 'layers', 'registry', ''], rows, ['left', 'right', 'right', 'left']));
+  out.push('');
+  out.push(lockLine(data, ui));
+  return out.join('\n');
+}

@@ -1,0 +1,37 @@
+/** Workspaces the benchmarks run on, as closures + image specs (the input of buildSharedGraph). */
+import type { Closure } from '@planner/closure';
+import type { ImageSpec } from '@planner/graph';
+import { loadClosures } from '@planner/closure';
+import { loadWorkspace } from '@planner/workspace';
+import { generateWorkspace, type GenerateOptions } from './generate.js';
+
+export interface BenchWorkspace {
+  name: string;
+  closures: Map<string, Closure>;
+  images: ImageSpec[];
+}
+
+export const DEBIAN_120 = '/work/shared/data/debian-120';
+
+/** The debian-120 data set, read through planner's own workspace and closure loaders. */
+export async function loadDataWorkspace(dir = DEBIAN_120, name = 'debian-120'): Promise<BenchWorkspace> {
+  const workspace = await loadWorkspace({ cwd: dir });
+  const loaded = await loadClosures(
+    workspace.services.map((s) => ({ ref: s.ref, file: s.manifestPath, dir: s.dir, contents: s.manifest.contents, ...(s.closureFile ? { closureFile: s.closureFile } : {}) })),
+    { storeDir: workspace.config.storeDir, cwd: workspace.root, stopDir: workspace.root },
+  );
+  const images: ImageSpec[] = workspace.services.map((s, i) => ({
+    ref: s.ref,
+    name: s.name,
+    tag: s.tag,
+    roots: loaded[i]!.roots,
+    maxLayers: s.maxLayers,
+    baseLayers: 0,
+  }));
+  return { name, closures: new Map(loaded.map((c) => [c.ref, c.closure])), images };
+}
+
+export function generatedWorkspace(options: GenerateOptions & { name?: string } = {}): BenchWorkspace {
+  const ws = generateWorkspace(options);
+  return { name: options.name ?? `generated-${options.images ?? 1000}`, closures: ws.closures, images: ws.images };
+}

@@ -1,0 +1,109 @@
+/**
+ * planner.lock.json: the plan as last written, read back as `previous` on the next run so
+ * layers that are still valid keep their exact path sets (and ids) and an update pushes
+ * only what changed.
+ */
+import { PlannerError } from '@planner/errors';
+import { layerId } from './layer-id.js';
+import type { Plan, PlanImage, PlanLayer } from './types.js';
+
+export const LOCK_FILE = 'planner.lock.json';
+export const LOCK_VERSION = 1;
+
+/**
+ * The lock file's text: fixed field order, layers in the plan's bottom-to-top order,
+ * images by name, paths sorted, two-space indent, trailing newline. Equal plans give
+ * byte-identical files.
+ */
+export function serializeLock(plan: Plan): string {
+  const body = {
+    lockVersion: LOCK_VERSION,
+    maxLayers: plan.maxLayers,
+    storeDir: plan.storeDir,
+    layers: plan.layers.map((layer) => ({
+      id: layer.id,
+      narSize: layer.narSize,
+      images: [...layer.images].sort(byteOrder),
+      paths: [...layer.paths].sort(byteOrder),
+    })),
+    images: [...plan.images].sort((a, b) => byteOrder(a.name, b.name)).map((image) => ({ name: image.name, layers: [...image.layers] })),
+  };
+  return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+const HINT = `${LOCK_FILE} is written by planner: resolve the conflict or undo the edit, or delete it (or run planner plan --no-lock) to plan afresh`;
+
+/** Parses and validates a lock file; anything malformed is E_LOCK_PARSE naming the file. */
+export function parseLock(text: string, file: string): Plan {
+  const fail = (why: string): PlannerError => new PlannerError('E_LOCK_PARSE', `${file}: ${why}`, { file, hint: HINT });
+  if (/^(<{7}|={7}|>{7})( |$)/m.test(text)) throw fail('contains merge conflict markers');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new PlannerError('E_LOCK_PARSE', `${file}: malformed JSON: ${(error as Error).message}`, { file, hint: HINT, cause: error });
+  }
+  if (!isObject(raw)) throw fail('expected a JSON object');
+  if (raw.lockVersion !== LOCK_VERSION) {
+    throw fail(`lockVersion ${JSON.stringify(raw.lockVersion)} is not supported (this planner reads ${LOCK_VERSION})`);
+  }
+  const { maxLayers, storeDir } = raw;
+  if (typeof maxLayers !== 'number' || !Number.isInteger(maxLayers) || maxLayers < 1) throw fail('maxLayers must be a positive integer');
+  if (typeof storeDir !== 'string' || !storeDir.startsWith('/')) throw fail('storeDir must be an absolute path');
+  if (!Array.isArray(raw.layers)) throw fail('layers must be an array');
+  if (!Array.isArray(raw.images)) throw fail('images must be an array');
+  const layers: PlanLayer[] = [];
+  const ids = new Set<string>();
+  for (const [index, value] of raw.layers.entries()) {
+    const where = `layers[${index}]`;
+    if (!isObject(value)) throw fail(`${where} must be an object`);
+    const { id, narSize, paths, images } = value;
+    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw fail(`${where}.id must be 32 lowercase hex characters`);
+    if (typeof narSize !== 'number' || !Number.isSafeInteger(narSize) || narSize < 0) throw fail(`${where}.narSize must be a non-negative integer`);
+    if (!isStringArray(paths) || paths.length === 0) throw fail(`${where}.paths must be a non-empty array of store paths`);
+    for (const [k, path] of paths.entries()) {
+      if (!path.startsWith(`${storeDir}/`) || path.length <= storeDir.length + 1) throw fail(`${where}.paths[${k}] ${JSON.stringify(path)} is not in ${storeDir}`);
+      if (k > 0 && !(paths[k - 1]! < path)) throw fail(`${where}.paths must be sorted and unique`);
+    }
+    if (layerId(paths) !== id) throw fail(`${where}: id ${id} does not match its paths (edited by hand?)`);
+    if (!isStringArray(images)) throw fail(`${where}.images must be an array of image names`);
+    if (ids.has(id)) throw fail(`layer ${id} is listed twice`);
+    ids.add(id);
+    layers.push({ id, paths: [...paths], narSize, images: [...images] });
+  }
+  const planImages: PlanImage[] = [];
+  const users = new Map<string, string[]>();
+  const names = new Set<string>();
+  for (const [index, value] of raw.images.entries()) {
+    const where = `images[${index}]`;
+    if (!isObject(value)) throw fail(`${where} must be an object`);
+    const { name, layers: list } = value;
+    if (typeof name !== 'string' || name === '') throw fail(`${where}.name must be a non-empty string`);
+    if (names.has(name)) throw fail(`image ${name} is listed twice`);
+    names.add(name);
+    if (!isStringArray(list)) throw fail(`${where}.layers must be an array of layer ids`);
+    for (const id of list) {
+      if (!ids.has(id)) throw fail(`${name} uses layer ${id}, which the lock does not define`);
+      (users.get(id) ?? users.set(id, []).get(id)!).push(name);
+    }
+    if (new Set(list).size !== list.length) throw fail(`${name} lists a layer twice`);
+    planImages.push({ name, layers: [...list] });
+  }
+  for (const layer of layers) {
+    const expected = (users.get(layer.id) ?? []).sort(byteOrder).join('\n');
+    if ([...layer.images].sort(byteOrder).join('\n') !== expected) throw fail(`layer ${layer.id}: its images do not match the images that list it`);
+  }
+  return { maxLayers, storeDir, layers, images: planImages };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+function byteOrder(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

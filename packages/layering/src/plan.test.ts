@@ -1,0 +1,290 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isPlannerError } from '@planner/errors';
+import { layerId, parseLock, plan, planWithStats, serializeLock, verifyPlan, type Plan } from './index.js';
+import { graphOf, rebuilt, reordered, storePath, workspaceFrom, type WorkspaceShape } from './testing.js';
+
+const shapes: fc.Arbitrary<WorkspaceShape> = fc.record({
+  sizes: fc.array(fc.integer({ min: 1, max: 50_000 }), { minLength: 1, maxLength: 40 }),
+  edges: fc.array(fc.tuple(fc.nat(200), fc.nat(200)), { maxLength: 90 }),
+  images: fc.array(fc.record({ roots: fc.array(fc.nat(200), { minLength: 1, maxLength: 3 }), maxLayers: fc.integer({ min: 2, max: 9 }) }), {
+    minLength: 1,
+    maxLength: 7,
+  }),
+});
+
+const volatileOf = (ws: ReturnType<typeof workspaceFrom>): Set<string> => new Set(ws.images.flatMap((i) => i.roots));
+
+describe('plan', () => {
+  it('covers every closure exactly, within budget, in one global order', () => {
+    fc.assert(
+      fc.property(shapes, (shape) => {
+        const graph = graphOf(workspaceFrom(shape));
+        expect(verifyPlan(plan(graph), graph)).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('honours a maxLayers override', () => {
+    fc.assert(
+      fc.property(shapes, fc.integer({ min: 2, max: 6 }), (shape, maxLayers) => {
+        const graph = graphOf(workspaceFrom(shape));
+        const result = plan(graph, { maxLayers });
+        expect(verifyPlan(result, graph, { maxLayers })).toEqual([]);
+        expect(result.maxLayers).toBe(maxLayers);
+        for (const image of result.images) expect(image.layers.length).toBeLessThanOrEqual(maxLayers - 1);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives a byte-identical plan whatever the input order', () => {
+    fc.assert(
+      fc.property(shapes, (shape) => {
+        const ws = workspaceFrom(shape);
+        const a = serializeLock(plan(graphOf(ws)));
+        const b = serializeLock(plan(graphOf(reordered(ws))));
+        expect(b).toBe(a);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("keeps each image's roots in layers of their own, on top", () => {
+    fc.assert(
+      fc.property(shapes, (shape) => {
+        const ws = workspaceFrom(shape);
+        const result = plan(graphOf(ws));
+        const anyRoot = volatileOf(ws);
+        const byId = new Map(result.layers.map((layer) => [layer.id, layer]));
+        for (const image of ws.images) {
+          // An image allowed a single store layer has its roots with everything else.
+          if (image.maxLayers === 2) continue;
+          const own = new Set(image.roots);
+          const layers = result.images.find((i) => i.name === image.ref)!.layers.map((id) => byId.get(id)!);
+          let lastStable = -1;
+          let firstOwn = Number.POSITIVE_INFINITY;
+          layers.forEach((layer, position) => {
+            const roots = layer.paths.filter((p) => own.has(p)).length;
+            expect([0, layer.paths.length]).toContain(roots);
+            if (roots > 0) firstOwn = Math.min(firstOwn, position);
+            if (!layer.paths.some((p) => anyRoot.has(p))) lastStable = position;
+          });
+          expect(lastStable).toBeLessThan(firstOwn);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('orders layers bottom to top by how many images share them', () => {
+    fc.assert(
+      fc.property(shapes, (shape) => {
+        const ws = workspaceFrom(shape);
+        const result = plan(graphOf(ws));
+        const volatile = volatileOf(ws);
+        const layers = result.layers.filter((layer) => !layer.paths.some((p) => volatile.has(p)));
+        for (let i = 1; i < layers.length; i++) expect(layers[i]!.images.length).toBeLessThanOrEqual(layers[i - 1]!.images.length);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('stores every path once when budgets allow it', () => {
+    fc.assert(
+      fc.property(shapes, (shape) => {
+        const graph = graphOf(workspaceFrom(shape));
+        const result = plan(graph, { maxLayers: 200 });
+        let unique = 0;
+        for (const size of graph.narSize) unique += size;
+        expect(result.layers.reduce((sum, layer) => sum + layer.narSize, 0)).toBe(unique);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('puts the whole closure in one layer when an image may have only one', () => {
+    const ws = workspaceFrom({ sizes: [10, 20, 30], edges: [[2, 1], [1, 0]], images: [{ roots: [2], maxLayers: 2 }, { roots: [1], maxLayers: 10 }] });
+    const graph = graphOf(ws);
+    const result = plan(graph);
+    expect(verifyPlan(result, graph)).toEqual([]);
+    const single = result.images.find((i) => i.name === 'img0:latest')!;
+    expect(single.layers).toHaveLength(1);
+    expect(result.layers.find((l) => l.id === single.layers[0])!.paths).toHaveLength(3);
+  });
+
+  it('refuses a budget that leaves no store layer', () => {
+    const graph = graphOf(workspaceFrom({ sizes: [1], edges: [], images: [{ roots: [0], maxLayers: 5 }] }));
+    try {
+      plan(graph, { maxLayers: 1 });
+      expect.unreachable();
+    } catch (error) {
+      expect(isPlannerError(error) && error.code).toBe('E_BUDGET');
+      expect((error as Error).message).toContain('img0:latest');
+    }
+  });
+
+  it('names layers by the sha256 of their sorted paths', () => {
+    const graph = graphOf(workspaceFrom({ sizes: [5, 7], edges: [[1, 0]], images: [{ roots: [1], maxLayers: 10 }] }));
+    const result = plan(graph);
+    for (const layer of result.layers) expect(layer.id).toBe(layerId(layer.paths));
+    expect(layerId(['/nix/store/b', '/nix/store/a'])).toBe(layerId(['/nix/store/a', '/nix/store/b']));
+    expect(layerId(['/nix/store/a'])).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('plans an empty workspace', () => {
+    const graph = graphOf({ closures: new Map(), images: [] });
+    expect(plan(graph)).toEqual({ maxLayers: 100, storeDir: '/nix/store', layers: [], images: [] });
+  });
+});
+
+describe('plan with the previous plan', () => {
+  const keepAll = { tolerance: Number.POSITIVE_INFINITY };
+
+  it('stays sound after any rebuild', () => {
+    fc.assert(
+      fc.property(shapes, fc.nat(200), (shape, pick) => {
+        const ws = workspaceFrom(shape);
+        const previous = plan(graphOf(ws));
+        const paths = [...ws.store.keys()];
+        const { ws: next } = rebuilt(ws, [paths[pick % paths.length]!]);
+        const graph = graphOf(next);
+        for (const tolerance of [0, 0.01, Number.POSITIVE_INFINITY]) {
+          const result = planWithStats(graph, { previous, tolerance });
+          expect(verifyPlan(result.plan, graph)).toEqual([]);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('leaves images whose closure did not change exactly as they were', () => {
+    fc.assert(
+      fc.property(shapes, fc.nat(200), (shape, pick) => {
+        const ws = workspaceFrom(shape);
+        const previous = plan(graphOf(ws));
+        const paths = [...ws.store.keys()];
+        const { ws: next } = rebuilt(ws, [paths[pick % paths.length]!]);
+        const result = plan(graphOf(next), { previous, ...keepAll });
+        for (const image of result.images) {
+          const before = ws.closures.get(image.name)!;
+          const after = next.closures.get(image.name)!;
+          if ([...before.keys()].join() !== [...after.keys()].join()) continue;
+          expect(image.layers).toEqual(previous.images.find((i) => i.name === image.name)!.layers);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('adds a service without changing any existing image', () => {
+    fc.assert(
+      fc.property(shapes, fc.array(fc.nat(200), { minLength: 1, maxLength: 3 }), (shape, roots) => {
+        const ws = workspaceFrom(shape);
+        const previous = plan(graphOf(ws));
+        const grown = workspaceFrom({ ...shape, images: [...shape.images, { roots, maxLayers: 9 }] });
+        const graph = graphOf(grown);
+        const result = plan(graph, { previous, ...keepAll });
+        expect(verifyPlan(result, graph)).toEqual([]);
+        for (const image of previous.images) expect(result.images.find((i) => i.name === image.name)!.layers).toEqual(image.layers);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("pushes only a rebuilt service's own package", () => {
+    fc.assert(
+      fc.property(shapes, fc.nat(10), (shape, which) => {
+        const ws = workspaceFrom(shape);
+        const image = ws.images[which % ws.images.length]!;
+        // Only roots nobody else refers to or contains: a service's own package.
+        const own = image.roots.filter((r) => [...ws.store.values()].every((info) => !info.references.includes(r)) && ws.images.every((i) => i === image || !ws.closures.get(i.ref)!.has(r)));
+        // (An image allowed a single store layer re-pushes its whole closure, by design.)
+        fc.pre(own.length === image.roots.length && image.maxLayers >= 3);
+        const previous = plan(graphOf(ws));
+        const { ws: next, added } = rebuilt(ws, own);
+        const graph = graphOf(next);
+        const result = planWithStats(graph, { previous });
+        let changed = 0;
+        for (const p of added) changed += next.store.get(p)!.narSize;
+        expect(result.stats.mode).toBe('lock');
+        expect(result.stats.newLayerBytes).toBe(changed);
+        for (const other of previous.images) {
+          if (other.name !== image.ref) expect(result.plan.images.find((i) => i.name === other.name)!.layers).toEqual(other.layers);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('plans afresh when keeping the lock costs more than the tolerance', () => {
+    const ws = workspaceFrom({
+      sizes: [1000, 1000, 1000, 10],
+      edges: [],
+      images: [{ roots: [0, 1, 3], maxLayers: 10 }, { roots: [0, 1, 3], maxLayers: 10 }],
+    });
+    const previous = plan(graphOf(ws));
+    // The second image loses path 1: the layer it shared with the first no longer fits it.
+    const next = workspaceFrom({ sizes: [1000, 1000, 1000, 10], edges: [], images: [{ roots: [0, 1, 3], maxLayers: 10 }, { roots: [0, 3], maxLayers: 10 }] });
+    const graph = graphOf(next);
+    const strict = planWithStats(graph, { previous, tolerance: 0 });
+    const loose = planWithStats(graph, { previous, tolerance: Number.POSITIVE_INFINITY });
+    expect(verifyPlan(strict.plan, graph)).toEqual([]);
+    expect(verifyPlan(loose.plan, graph)).toEqual([]);
+    expect(strict.stats.registryBytes).toBeLessThanOrEqual(loose.stats.registryBytes);
+    if (loose.stats.registryBytes > strict.stats.freshRegistryBytes) expect(strict.stats.mode).toBe('lock-rejected');
+  });
+
+  it('ignores a lock written for another store directory', () => {
+    const ws = workspaceFrom({ sizes: [1, 2], edges: [[1, 0]], images: [{ roots: [1], maxLayers: 10 }] });
+    const graph = graphOf(ws);
+    const previous: Plan = { ...plan(graph), storeDir: '/other/store' };
+    expect(planWithStats(graph, { previous }).stats.mode).toBe('fresh');
+  });
+});
+
+describe('lock file', () => {
+  it('round-trips every plan byte for byte', () => {
+    fc.assert(
+      fc.property(shapes, (shape) => {
+        const result = plan(graphOf(workspaceFrom(shape)));
+        const text = serializeLock(result);
+        expect(text.endsWith('}\n')).toBe(true);
+        const parsed = parseLock(text, 'planner.lock.json');
+        expect(parsed).toEqual(result);
+        expect(serializeLock(parsed)).toBe(text);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  const sample = (): string => serializeLock(plan(graphOf(workspaceFrom({ sizes: [5, 6, 7], edges: [[2, 0]], images: [{ roots: [2], maxLayers: 10 }, { roots: [1, 0], maxLayers: 10 }] }))));
+  const parseError = (text: string): { code?: string; message: string } => {
+    try {
+      parseLock(text, '/repo/planner.lock.json');
+    } catch (error) {
+      if (isPlannerError(error)) return { code: error.code, message: error.message };
+      throw error;
+    }
+    throw new Error('parsed');
+  };
+
+  it.each([
+    ['malformed JSON', (t: string) => t.slice(0, -5), 'malformed JSON'],
+    ['merge conflicts', (t: string) => `<<<<<<< HEAD\n${t}=======\n${t}>>>>>>> branch\n`, 'merge conflict'],
+    ['another version', (t: string) => t.replace('"lockVersion": 1', '"lockVersion": 9'), 'lockVersion 9'],
+    ['a hand-edited path', (t: string) => t.replace(/-p0"/, '-p9"'), 'does not match its paths'],
+    ['an unknown layer', (t: string) => t.replace(/("layers": \[\n\s+")[0-9a-f]{32}/, '$1' + '0'.repeat(32)), 'does not define'],
+    ['a non-object', () => '[]', 'expected a JSON object'],
+  ])('rejects %s with E_LOCK_PARSE naming the file', (_, edit, why) => {
+    const error = parseError(edit(sample()));
+    expect(error.code).toBe('E_LOCK_PARSE');
+    expect(error.message).toContain('/repo/planner.lock.json');
+    expect(error.message).toContain(why);
+  });
+
+  it('uses store paths that look like the test workspace', () => {
+    expect(storePath(0)).toMatch(/^\/nix\/store\/[0-9a-z]{32}-p0$/);
+  });
+});

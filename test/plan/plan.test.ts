@@ -1,0 +1,130 @@
+/**
+ * planner plan on the real debian-120 data set (closure files, no Nix needed): the plan,
+ * its comparison with nixpkgs' strategies, and planner.lock.json across runs and updates.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseLock, type Plan } from '@planner/layering';
+import { json, planner, sharedData, tempDir } from '../helpers/cli.js';
+
+interface PlanJson extends Plan {
+  lockFile: string;
+  lock: { read: boolean; changed: boolean; mode: string; newLayers: number; newLayerBytes: number; reusedLayers: number };
+  summary: {
+    images: number;
+    layers: number;
+    registryBytes: number;
+    uniqueBytes: number;
+    maxImageLayers: number;
+    baselines: { kind: string; label: string; registryBytes: number; ratio: number }[];
+  };
+}
+
+let dir: string;
+const lockOf = (): string => readFileSync(path.join(dir, 'planner.lock.json'), 'utf8');
+
+beforeAll(() => {
+  dir = path.join(tempDir('planner-plan-'), 'ws');
+  cpSync(path.join(sharedData, 'debian-120'), dir, { recursive: true });
+});
+
+describe('planner plan on debian-120', () => {
+  let first: PlanJson;
+
+  beforeAll(() => {
+    first = json<PlanJson>(planner(['plan', '-C', dir, '--json']));
+  });
+
+  it('plans every image within budget, storing every path once at 100 layers', () => {
+    expect(first.maxLayers).toBe(100);
+    expect(first.images).toHaveLength(120);
+    expect(first.summary.maxImageLayers).toBeLessThanOrEqual(99);
+    for (const image of first.images) expect(image.layers.length).toBeLessThanOrEqual(99);
+    // The data set's README: every unique path once is 4,589,608,960 bytes.
+    expect(first.summary.uniqueBytes).toBe(4_589_608_960);
+    expect(first.summary.registryBytes).toBe(4_589_608_960);
+    expect(first.layers.reduce((sum, layer) => sum + layer.narSize, 0)).toBe(first.summary.registryBytes);
+  });
+
+  it('stores less than every per-image nixpkgs strategy', () => {
+    const auto = first.summary.baselines.find((b) => b.kind === 'auto-layer')!;
+    const popularity = first.summary.baselines.find((b) => b.kind === 'popularity')!;
+    const single = first.summary.baselines.find((b) => b.kind === 'single')!;
+    // Sum of every image's closure (the data set's README): what one layer per image stores at most.
+    expect(single.registryBytes).toBeLessThanOrEqual(24_178_763_776);
+    expect(auto.ratio).toBeGreaterThan(1.35);
+    expect(popularity.ratio).toBeGreaterThan(auto.ratio);
+    expect(single.ratio).toBeGreaterThan(popularity.ratio);
+  });
+
+  it('writes the plan as planner.lock.json, which reads back to the same plan', () => {
+    const lock = parseLock(lockOf(), 'planner.lock.json');
+    expect(lock.layers).toEqual(first.layers);
+    expect(lock.images).toEqual(first.images);
+    expect(first.lock).toMatchObject({ read: false, changed: true, mode: 'fresh' });
+  });
+
+  it('prints a summary naming each baseline', () => {
+    const r = planner(['plan', '-C', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/120 images, \d+ layers, 4\.3 GiB in the registry \(1\.00x the lower bound/);
+    expect(r.stdout).toMatch(/1\.4\dx less than per-image auto-layer/);
+    expect(r.stdout).toContain('every layer kept from the lock');
+  });
+
+  it('leaves the lock byte for byte unchanged when nothing changed', () => {
+    const before = lockOf();
+    const again = json<PlanJson>(planner(['plan', '-C', dir, '--json']));
+    expect(again.lock).toMatchObject({ read: true, changed: false, mode: 'lock', newLayers: 0 });
+    expect(lockOf()).toBe(before);
+  });
+
+  it('pushes only the rebuilt package when one service is rebuilt', () => {
+    const before = json<PlanJson>(planner(['plan', '-C', dir, '--json']));
+    // svc009-nginx-light's root: no other path or image refers to it.
+    const service = path.join(dir, 'services/svc009-nginx-light');
+    const manifest = JSON.parse(readFileSync(path.join(service, 'image.json'), 'utf8')) as { contents: string[] };
+    const old = manifest.contents[0]!;
+    const rebuilt = old.replace(/\/nix\/store\/[0-9a-z]{32}-/, `/nix/store/${'0123456789abcdfghijklmnpqrsvwxy'.padEnd(32, 'z')}-`);
+    writeFileSync(path.join(service, 'image.json'), JSON.stringify({ ...manifest, contents: [rebuilt] }, null, 1));
+    const closureFile = path.join(service, 'closure.json');
+    writeFileSync(closureFile, readFileSync(closureFile, 'utf8').split(old).join(rebuilt));
+    const after = json<PlanJson>(planner(['plan', '-C', dir, '--json']));
+    expect(after.lock.mode).toBe('lock');
+    expect(after.lock.newLayers).toBe(1);
+    const layer = after.layers.find((l) => l.paths.includes(rebuilt))!;
+    expect(layer.paths).toEqual([rebuilt]);
+    expect(after.lock.newLayerBytes).toBe(layer.narSize);
+    for (const image of before.images) {
+      const now = after.images.find((i) => i.name === image.name)!;
+      if (image.name !== 'svc009-nginx-light:latest') expect(now.layers).toEqual(image.layers);
+      else expect(now.layers.at(-1)).toBe(layer.id);
+    }
+  });
+
+  it('honours --max-layers for every image', () => {
+    const small = json<PlanJson>(planner(['plan', '-C', dir, '--json', '--max-layers', '20', '--no-lock']));
+    expect(small.maxLayers).toBe(20);
+    for (const image of small.images) expect(image.layers.length).toBeLessThanOrEqual(19);
+    expect(small.summary.registryBytes / small.summary.uniqueBytes).toBeLessThan(1.25);
+    expect(small.lock.read).toBe(false);
+  });
+
+  it('rejects a damaged lock, naming it, unless told to ignore it', () => {
+    writeFileSync(path.join(dir, 'planner.lock.json'), '{"lockVersion": 1, "layers": [');
+    const bad = planner(['plan', '-C', dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('[E_LOCK_PARSE]');
+    expect(bad.stderr).toContain(path.join(dir, 'planner.lock.json'));
+    const fresh = planner(['plan', '-C', dir, '--no-lock']);
+    expect(fresh.code).toBe(0);
+    expect(parseLock(lockOf(), 'planner.lock.json').images).toHaveLength(120);
+  });
+
+  it('refuses a budget with no room for store layers', () => {
+    const r = planner(['plan', '-C', dir, '--max-layers', '1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('[E_BUDGET]');
+  });
+});
