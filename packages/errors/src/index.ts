@@ -42,6 +42,7 @@ export type PlannerErrorCode =
   | 'E_REGISTRY_INSECURE'
   | 'E_REGISTRY_UNREACHABLE'
   | 'E_CREDENTIALS'
+  | 'E_LAYOUT_INVALID'
   // check / report / usage
   | 'E_GIT'
   | 'E_USAGE'
