@@ -1,0 +1,72 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PlannerError } from '@planner/errors';
+import { LOCK_FILE } from '@planner/layering';
+import { buildReport, readLockFile, reportHtml, strategyPlans, type ReportData } from '@planner/report';
+import { countBaseImageLayers } from '@planner/oci';
+import { defineCommand } from '../command.js';
+import { loadContext } from '../context.js';
+import { renderReport } from '../render/report.js';
+import { loadBase, type BaseArgs } from './check.js';
+
+interface ReportArgs extends BaseArgs {
+  markdown?: boolean;
+  html?: string;
+  top?: number;
+}
+
+export interface ReportCommandData {
+  report: ReportData;
+  format: 'table' | 'markdown';
+  htmlFile?: string;
+}
+
+/** Writes `text` to `file` through a temp name, so a failed run leaves no partial file. */
+async function writeAtomic(file: string, text: string): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(temp, text);
+    await rename(temp, file);
+  } catch (error) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw new PlannerError('E_WRITE', `cannot write ${file}: ${(error as Error).message}`, { file, hint: 'check that the directory exists and is writable', exitCode: 1, cause: error });
+  }
+}
+
+export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
+  command: 'report',
+  describe: 'Savings against single-layer, per-image popularity and auto-layer images and the lower bound',
+  builder: (y) =>
+    y
+      .option('base', { type: 'string', describe: 'Git revision to measure the update push and pulls against' })
+      .option('base-lock', { type: 'string', describe: 'Lock file to measure the update push against (planner only)' })
+      .option('markdown', { type: 'boolean', describe: 'Print Markdown (for a PR comment) instead of a table' })
+      .option('html', { type: 'string', describe: 'Also write a self-contained HTML report to FILE' })
+      .option('top', { type: 'number', default: 10, describe: 'How many shared layers to list' }),
+  run: async (argv, ui) => {
+    if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 0)) {
+      throw new PlannerError('E_USAGE', `--top ${argv.top}: expected a whole number`, { hint: 'e.g. --top 20' });
+    }
+    const ctx = await loadContext(argv, { baseLayers: (s) => countBaseImageLayers(s.fromImage!) });
+    const committed = await readLockFile(path.join(ctx.workspace.root, LOCK_FILE));
+    const plans = strategyPlans(ctx.graph, { previous: committed });
+    const base = await loadBase(argv, ctx.workspace, ui);
+    const report = buildReport({
+      workspace: ctx.workspace.root,
+      graph: ctx.graph,
+      plans,
+      ...(base ? { base } : {}),
+      top: argv.top ?? 10,
+    });
+    let htmlFile: string | undefined;
+    if (argv.html !== undefined) {
+      htmlFile = path.resolve(argv.cwd ?? process.cwd(), argv.html);
+      await writeAtomic(htmlFile, reportHtml(report));
+      ui.err(`wrote ${htmlFile}\n`);
+    }
+    return { data: { report, format: argv.markdown ? 'markdown' : 'table', ...(htmlFile ? { htmlFile } : {}) } };
+  },
+  render: renderReport,
+  json: (data) => data.report,
+});

@@ -1,0 +1,69 @@
+import { formatPercent, reportMarkdown, storeName, type ReportData } from '@planner/report';
+import type { ReportCommandData } from '../commands/report.js';
+import { formatBytes, formatCount, formatRatio, table } from './format.js';
+import type { Ui } from './ui.js';
+
+export function renderReportTable(data: ReportData, ui: Ui): string {
+  const planner = data.strategies[0]!;
+  const hasPush = planner.pushBytes !== null;
+  const out: string[] = [];
+  const auto = data.savings.find((s) => s.baseline === 'auto-layer')!;
+  const single = data.savings.find((s) => s.baseline === 'single')!;
+  const lower = data.strategies.find((s) => s.id === 'lower-bound')!;
+  out.push(
+    `${ui.c.bold(formatBytes(planner.registryBytes))} in the registry for ${formatCount(data.totals.images)} images: ` +
+      `${ui.c.green(`${formatRatio(auto.registry.ratio ?? Number.NaN)} less`)} than per-image buildLayeredImage (auto-layer), ` +
+      `${formatRatio(single.registry.ratio ?? Number.NaN)} less than one layer per image, ` +
+      `${formatPercent(lower.registryBytes === 0 ? null : planner.registryBytes / lower.registryBytes - 1)} above the lower bound.`,
+  );
+  if (data.base) out.push(ui.c.dim(`push and pull measured against ${data.base.ref ?? data.base.lockFile}`));
+  out.push('');
+  const header = ['strategy', 'layers', 'registry', 'vs planner', 'cold pull'];
+  if (hasPush) header.push('update push', 'vs planner');
+  const rows = data.strategies.map((s) => {
+    const sv = data.savings.find((x) => x.baseline === s.id);
+    const row = [
+      s.id === 'planner' ? ui.c.bold(s.label) : s.label,
+      formatCount(s.layers),
+      formatBytes(s.registryBytes),
+      sv ? formatRatio(sv.registry.ratio ?? Number.NaN) : '1.00x',
+      formatBytes(s.coldPullBytes),
+    ];
+    if (hasPush) row.push(s.pushBytes === null ? '-' : formatBytes(s.pushBytes), sv ? (sv.push ? formatRatio(sv.push.ratio ?? Number.NaN) : '-') : '1.00x');
+    return row;
+  });
+  out.push(table(header, rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right']));
+  out.push('');
+  const imageHeader = ['image', 'closure', 'layers/budget', 'shared', 'private'];
+  if (hasPush) imageHeader.push('pull');
+  const imageRows = data.images.map((i) => {
+    const over = i.layers > i.storeBudget;
+    const row = [
+      i.ref,
+      formatBytes(i.closureBytes),
+      over ? ui.c.red(`${i.layers}/${i.storeBudget}`) : `${i.layers}/${i.storeBudget}`,
+      formatBytes(i.sharedBytes),
+      formatBytes(i.privateBytes),
+    ];
+    if (hasPush) row.push(i.pullBytes === null ? '-' : formatBytes(i.pullBytes));
+    return row;
+  });
+  out.push(table(imageHeader, imageRows, ['left', 'right', 'right', 'right', 'right', 'right']));
+  if (data.sharedLayers.length > 0) {
+    out.push('', ui.c.bold('Top shared layers'));
+    const layerRows = data.sharedLayers.map((l) => [
+      `#${l.position}`,
+      formatBytes(l.narSize),
+      formatCount(l.images.length),
+      formatBytes(l.savedBytes),
+      l.largestPaths.map(storeName).join(', ') + (l.paths > l.largestPaths.length ? ui.c.dim(` (+${l.paths - l.largestPaths.length})`) : ''),
+      l.images.length > 3 ? `${l.images.slice(0, 3).join(', ')}, +${l.images.length - 3}` : l.images.join(', '),
+    ]);
+    out.push(table(['layer', 'size', 'images', 'saved', 'largest paths', 'used by'], layerRows, ['left', 'right', 'right', 'right', 'left', 'left']));
+  }
+  return out.join('\n');
+}
+
+export function renderReport(data: ReportCommandData, ui: Ui): string {
+  return data.format === 'markdown' ? reportMarkdown(data.report) : renderReportTable(data.report, ui);
+}
