@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { loadClosures, type LoadedImageClosure } from '@planner/closure';
 import { buildSharedGraph, type ImageSpec, type SharedGraph } from '@planner/graph';
+import { countBaseImageLayers } from '@planner/oci';
 import { loadWorkspace, type Service, type Workspace } from '@planner/workspace';
 import type { GlobalArgs } from './command.js';
 
@@ -14,7 +15,7 @@ export interface Context {
 export interface ContextOptions {
   /** Overrides maxLayers for every image (e.g. --max-layers). */
   maxLayers?: number | undefined;
-  /** Counts a base image's layers; provided by the builder so planning reserves them. */
+  /** Counts a base image's layers so planning reserves them (default: read the fromImage tarball). */
   baseLayers?: (service: Service) => Promise<number>;
 }
 
@@ -30,6 +31,8 @@ export async function loadContext(argv: GlobalArgs, options: ContextOptions = {}
   const workspace = await loadWorkspaceFromArgs(argv);
   return contextFromWorkspace(workspace, options);
 }
+
+const defaultBaseLayers = (service: Service): Promise<number> => countBaseImageLayers(service.fromImage!);
 
 export async function contextFromWorkspace(workspace: Workspace, options: ContextOptions = {}): Promise<Context> {
   const { config, services } = workspace;
@@ -50,7 +53,7 @@ export async function contextFromWorkspace(workspace: Workspace, options: Contex
       tag: s.tag,
       roots: closures[i]!.roots,
       maxLayers: options.maxLayers ?? s.maxLayers,
-      baseLayers: s.fromImage && options.baseLayers ? await options.baseLayers(s) : 0,
+      baseLayers: s.fromImage ? await (options.baseLayers ?? defaultBaseLayers)(s) : 0,
     })),
   );
   const graph = buildSharedGraph(new Map(closures.map((c) => [c.ref, c.closure])), specs, { storeDir: config.storeDir });

@@ -17,7 +17,6 @@ import {
   type Thresholds,
 } from '@planner/report';
 import { loadWorkspace, type Workspace } from '@planner/workspace';
-import { countBaseImageLayers } from '@planner/oci';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { contextFromWorkspace, loadContext } from '../context.js';
 import { renderCheck } from '../render/check.js';
@@ -89,7 +88,8 @@ export async function loadBase(argv: BaseArgs & GlobalArgs, workspace: Workspace
       return { info: { ref, commit: tree.commit, lockFile, hasClosures: false }, plans: { planner: locked } };
     }
     const baseWorkspace = await loadWorkspace({ cwd: path.dirname(tree.configFile), configFile: tree.configFile });
-    const ctx = await contextFromWorkspace(baseWorkspace);
+    // Base tarballs are not read from git: a base revision counts fromImage layers as 0.
+    const ctx = await contextFromWorkspace(baseWorkspace, { baseLayers: async () => 0 });
     const plans = strategyPlans(ctx.graph, { previous: locked });
     // What the registry holds for the base is what was built from its lock.
     if (locked) plans.planner = locked;
@@ -147,7 +147,7 @@ export const checkCommand = defineCommand<CheckArgs, CheckCommandData>({
     if (argv.base === undefined && argv.baseLock === undefined) {
       throw new PlannerError('E_USAGE', 'planner check needs a base: --base <git-ref> or --base-lock FILE', { hint: 'in CI: planner check --base origin/main' });
     }
-    const ctx = await loadContext(argv, { baseLayers: (s) => countBaseImageLayers(s.fromImage!) });
+    const ctx = await loadContext(argv);
     const thresholds = thresholdsFrom(argv, ctx.workspace);
     const lockPath = path.join(ctx.workspace.root, LOCK_FILE);
     const committed = await readLockFile(lockPath);

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { LOCK_FILE, plan } from '@planner/layering';
 import { explainImage, explainPath, readLockFile, resolveTarget, type ExplainData } from '@planner/report';
-import { countBaseImageLayers } from '@planner/oci';
 import { defineCommand } from '../command.js';
 import { loadContext } from '../context.js';
 import { renderExplain } from '../render/explain.js';
@@ -20,7 +19,7 @@ export const explainCommand = defineCommand<ExplainArgs, ExplainData>({
       describe: 'A store path (or a file inside one, or part of its name), or an image (name:tag or name)',
     }) as never,
   run: async (argv) => {
-    const ctx = await loadContext(argv, { baseLayers: (s) => countBaseImageLayers(s.fromImage!) });
+    const ctx = await loadContext(argv);
     const committed = await readLockFile(path.join(ctx.workspace.root, LOCK_FILE));
     const layered = plan(ctx.graph, committed ? { previous: committed } : {});
     const target = resolveTarget(ctx.graph, String(argv.target));

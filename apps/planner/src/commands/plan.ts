@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { PlannerError } from '@planner/errors';
 import { compareToBaselines, LOCK_FILE, parseLock, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
-import { countBaseImageLayers } from '@planner/oci';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { loadContext } from '../context.js';
 import { renderPlan } from '../render/plan.js';
@@ -74,7 +73,6 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
     }
     const ctx = await loadContext(argv, {
       ...(maxLayers !== undefined ? { maxLayers } : {}),
-      baseLayers: (s) => countBaseImageLayers(s.fromImage!),
     });
     const lockFile = path.join(ctx.workspace.root, LOCK_FILE);
     const previous = argv.lock === false ? undefined : await readLock(lockFile);

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { PlannerError } from '@planner/errors';
 import { LOCK_FILE } from '@planner/layering';
 import { buildReport, readLockFile, reportHtml, strategyPlans, type ReportData } from '@planner/report';
-import { countBaseImageLayers } from '@planner/oci';
 import { defineCommand } from '../command.js';
 import { loadContext } from '../context.js';
 import { renderReport } from '../render/report.js';
@@ -48,7 +47,7 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
     if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 0)) {
       throw new PlannerError('E_USAGE', `--top ${argv.top}: expected a whole number`, { hint: 'e.g. --top 20' });
     }
-    const ctx = await loadContext(argv, { baseLayers: (s) => countBaseImageLayers(s.fromImage!) });
+    const ctx = await loadContext(argv);
     const committed = await readLockFile(path.join(ctx.workspace.root, LOCK_FILE));
     const plans = strategyPlans(ctx.graph, { previous: committed });
     const base = await loadBase(argv, ctx.workspace, ui);

@@ -1,28 +1,6 @@
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** 4617089024 -> "4.3 GiB" (binary units, one decimal above bytes). */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
-}
-
-export function formatCount(n: number): string {
-  return n.toLocaleString('en-US');
-}
-
-/** "2.60x". */
-export function formatRatio(ratio: number): string {
-  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : '-';
-}
-
-export function formatPercent(fraction: number): string {
-  return `${(fraction * 100).toFixed(1)}%`;
-}
+// Number formatting is shared with Markdown/HTML rendering in @planner/report; colour and
+// terminal layout stay here.
+export { formatBytes, formatCount, formatPercent, formatRatio } from '@planner/report';
 
 export type Align = 'left' | 'right';
 
