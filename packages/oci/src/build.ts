@@ -12,11 +12,27 @@ import { missingPaths, storeLayerEntries, type TarEntry } from './entries.js';
 import { writeLayer } from './layer.js';
 import { jsonBytes, LayoutWriter, MEDIA_TYPES, readIndex, REF_NAME, type OciManifest } from './layout.js';
 import { tarStream } from './tar.js';
-import type { BuildOptions, BuildProgress, BuildSummary, BuiltImage, BuiltLayer, Descriptor, ImageBuildSpec, LayerKind, LayerRecord } from './types.js';
+import type {
+  BuildOptions,
+  BuildProgress,
+  BuildSummary,
+  BuiltImage,
+  BuiltLayer,
+  Descriptor,
+  ImageBuildSpec,
+  LayerJob,
+  LayerKind,
+  LayerRecord,
+  RemoteLayer,
+} from './types.js';
 
-interface Resolved {
-  record: LayerRecord;
-  cached: boolean;
+type Resolved = { source: 'built' | 'cache'; record: LayerRecord } | { source: 'remote'; record: RemoteLayer };
+
+/** A layer to build: what `LayerJob` says plus how to make its bytes. */
+interface Job extends LayerJob {
+  /** Store layers: the store paths; customisation layers: the roots, in order. */
+  paths: readonly string[];
+  base?: { image: BaseImage; index: number };
 }
 
 /** Runs `fn` over `items` with at most `limit` running at once; the first error wins. */
@@ -37,19 +53,27 @@ async function runLimited<T>(items: readonly T[], limit: number, fn: (item: T) =
   if (failed !== undefined) throw failed;
 }
 
-function selectImages(options: BuildOptions): { refs: string[]; specs: Map<string, ImageBuildSpec> } {
+const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The images to assemble (`refs`) and the images whose layers count (`universe`): the same,
+ * except in a sharded build, where every runner lists the layers of every image.
+ */
+function selectImages(options: BuildOptions): { refs: string[]; universe: string[]; specs: Map<string, ImageBuildSpec> } {
   const inPlan = new Set(options.plan.images.map((i) => i.name));
   const specs = new Map(options.images.map((i) => [i.ref, i]));
-  const refs = options.select && options.select.length > 0 ? [...new Set(options.select)].sort() : options.plan.images.map((i) => i.name);
+  const chosen = options.exchange ? [...new Set(options.select ?? [])].sort(byString) : undefined;
+  const refs = chosen ?? (options.select && options.select.length > 0 ? [...new Set(options.select)].sort(byString) : options.plan.images.map((i) => i.name));
   for (const ref of refs) {
     if (!inPlan.has(ref)) {
       throw new PlannerError('E_UNKNOWN_IMAGE', `no image ${ref} in the plan`, {
         hint: `Images in the plan: ${[...inPlan].join(', ') || '(none)'}.`,
       });
     }
-    if (!specs.has(ref)) throw new Error(`no build spec for image ${ref}`);
   }
-  return { refs, specs };
+  const universe = options.exchange ? options.plan.images.map((i) => i.name) : refs;
+  for (const ref of universe) if (!specs.has(ref)) throw new Error(`no build spec for image ${ref}`);
+  return { refs, universe, specs };
 }
 
 function storeLayersOf(options: BuildOptions, refs: readonly string[]): { layers: PlanLayer[]; byImage: Map<string, PlanLayer[]> } {
@@ -75,13 +99,71 @@ function storeLayersOf(options: BuildOptions, refs: readonly string[]): { layers
   return { layers: options.plan.layers.filter((l) => used.has(l.id)), byImage };
 }
 
+/** One layer of one image, bottom first. */
+interface ImageLayer {
+  key: string;
+  kind: LayerKind;
+  comment: string;
+  planLayer?: string;
+}
+
+/** Every distinct layer of `universe`, and each image's layers in order. */
+function layerJobs(args: {
+  universe: readonly string[];
+  specs: Map<string, ImageBuildSpec>;
+  bases: Map<string, BaseImage>;
+  byImage: Map<string, PlanLayer[]>;
+  compressorId: string;
+}): { jobs: Map<string, Job>; imageLayers: Map<string, ImageLayer[]> } {
+  const jobs = new Map<string, Job>();
+  const imageLayers = new Map<string, ImageLayer[]>();
+  const add = (ref: string, job: Omit<Job, 'images'>): void => {
+    let j = jobs.get(job.key);
+    if (!j) jobs.set(job.key, (j = { ...job, images: [] }));
+    if (!j.images.includes(ref)) j.images.push(ref);
+  };
+  for (const ref of args.universe) {
+    const spec = args.specs.get(ref)!;
+    const base = spec.fromImage ? args.bases.get(spec.fromImage) : undefined;
+    const layers: ImageLayer[] = [];
+    base?.layers.forEach((l, index) => {
+      const key = baseLayerKey(l.diffID, args.compressorId);
+      add(ref, { key, kind: 'base', id: `${path.basename(base.file)} layer ${index + 1}`, weight: l.descriptor?.size ?? 0, paths: [], base: { image: base, index } });
+      layers.push({ key, kind: 'base', comment: 'base layer' });
+    });
+    for (const l of args.byImage.get(ref)!) {
+      const key = storeLayerKey(l.paths, args.compressorId);
+      add(ref, { key, kind: 'store', id: l.id, weight: l.narSize, paths: l.paths });
+      layers.push({ key, kind: 'store', comment: `store layer ${l.id}: ${l.paths.length} store paths`, planLayer: l.id });
+    }
+    const key = customisationLayerKey(spec.contents, args.compressorId);
+    add(ref, { key, kind: 'customisation', id: ref, weight: 0, paths: spec.contents });
+    layers.push({ key, kind: 'customisation', comment: 'customisation layer' });
+    imageLayers.set(ref, layers);
+  }
+  for (const job of jobs.values()) job.images.sort(byString);
+  return { jobs, imageLayers };
+}
+
+function storePathsMissing(jobs: Iterable<Job>): PlannerError | undefined {
+  const paths = new Set<string>();
+  for (const job of jobs) if (job.kind !== 'base') for (const p of job.paths) paths.add(p);
+  const missing = missingPaths(paths);
+  if (missing.length === 0) return undefined;
+  return new PlannerError('E_STORE_PATH_MISSING', `store path ${missing[0]} is missing${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, {
+    hint: 'Realise the closures first (nix build / nix-store --realise), or re-plan if the plan is stale.',
+    details: { missing },
+  });
+}
+
 /**
  * Builds the images of a plan into one OCI layout (and optionally docker archives).
  *
  * Order, so that bad input never leaves output behind: check every store path and base
  * image first; build missing layers into the cache (each layer once, in parallel, streamed);
  * only then write the layout: blobs (hard links from the cache), configs, manifests, and
- * index.json last.
+ * index.json last. With `options.exchange` (a sharded build) the layer step builds only this
+ * runner's share, publishes it, and waits for the peers' records before the layout.
  */
 export async function buildImages(options: BuildOptions): Promise<BuildSummary> {
   const started = performance.now();
@@ -89,23 +171,33 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
   const compressor = compressorInfo(compression);
   const jobs = Math.max(1, options.jobs ?? os.availableParallelism());
   const progress = (event: BuildProgress): void => options.onProgress?.(event);
-  const { refs, specs } = selectImages(options);
-  const { layers: storeLayers, byImage } = storeLayersOf(options, refs);
+  const exchange = options.exchange;
+  const { refs, universe, specs } = selectImages(options);
+  const { layers: storeLayers, byImage } = storeLayersOf(options, universe);
 
-  // 1. Preflight: nothing is written before every input is known to be there.
-  const roots = refs.flatMap((r) => specs.get(r)!.contents);
-  const missing = missingPaths(new Set([...storeLayers.flatMap((l) => l.paths), ...roots]));
-  if (missing.length > 0) {
-    throw new PlannerError('E_STORE_PATH_MISSING', `store path ${missing[0]} is missing${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, {
-      hint: 'Realise the closures first (nix build / nix-store --realise), or re-plan if the plan is stale.',
-      details: { missing },
-    });
-  }
   const bases = new Map<string, BaseImage>();
-  for (const ref of refs) {
+  for (const ref of universe) {
     const from = specs.get(ref)!.fromImage;
     if (from && !bases.has(from)) bases.set(from, await readBaseImage(from));
   }
+  const { jobs: allJobs, imageLayers } = layerJobs({ universe, specs, bases, byImage, compressorId: compressor.id });
+  const jobOf = (key: string): Job => allJobs.get(key)!;
+  const keysOf = (images: Iterable<string>): Set<string> => new Set([...images].flatMap((ref) => imageLayers.get(ref)!.map((l) => l.key)));
+  // What this run builds before anything else (its share), what its images need, and which
+  // of those must have a local blob (docker archives, images pushed where peers' layers are not).
+  const owned = exchange
+    ? new Set(exchange.assign([...allJobs.values()].map(({ key, kind, id, weight, images }) => ({ key, kind, id, weight, images: [...images] })).sort((a, b) => byString(a.key, b.key))))
+    : new Set(allJobs.keys());
+  for (const key of owned) if (!allJobs.has(key)) throw new Error(`exchange assigned unknown layer ${key}`);
+  const needed = keysOf(refs);
+  const mustBeLocal = !exchange || options.dockerArchiveDir ? needed : keysOf(refs.filter((r) => exchange.needsBlobs?.has(r)));
+  const work = new Set([...owned, ...needed]);
+
+  // 1. Preflight: nothing is written before every input of this run's share is known to be
+  // there (layers taken over from a silent peer are checked when that happens).
+  const firstJobs = [...work].filter((k) => owned.has(k) || mustBeLocal.has(k)).map(jobOf);
+  const missing = storePathsMissing(firstJobs);
+  if (missing) throw missing;
 
   // 2. Layers into the cache.
   const cache = new LayerCache(options.cacheDir);
@@ -123,85 +215,145 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
   let bytesIn = 0;
   let bytesWritten = 0;
   const resolved = new Map<string, Resolved>();
-  const customisation = new Map<string, string>();
-  try {
-    const keys = new Map(storeLayers.map((l) => [l.id, storeLayerKey(l.paths, compressor.id)]));
-    for (const ref of refs) customisation.set(ref, customisationLayerKey(specs.get(ref)!.contents, compressor.id));
-    const todo = storeLayers.filter((l) => {
-      const record = cache.get(keys.get(l.id)!);
-      if (record) resolved.set(keys.get(l.id)!, { record, cached: true });
-      return !record;
-    });
-    progress({
-      type: 'start',
-      layers: storeLayers.length,
-      cached: storeLayers.length - todo.length,
-      bytesToBuild: todo.reduce((s, l) => s + l.narSize, 0),
-    });
-    for (const l of storeLayers) {
-      const r = resolved.get(keys.get(l.id)!);
-      if (r) progress({ type: 'layer-done', id: l.id, kind: 'store', cached: true, record: r.record });
-    }
-    // Largest first, so the last running layer is a small one.
-    todo.sort((a, b) => b.narSize - a.narSize || (a.id < b.id ? -1 : 1));
-    const build = async (id: string, kind: LayerKind, key: string, entries: () => TarEntry[], narSize: number): Promise<void> => {
-      progress({ type: 'layer-start', id, kind, narSize });
+  const built: string[] = [];
+  let known: ReadonlyMap<string, RemoteLayer> = new Map();
+  const publishing: Promise<void>[] = [];
+  let publishFailed: { error: unknown } | undefined;
+  let published = 0;
+  let waited = 0;
+  let tookOver = 0;
+  // Publishing runs beside the builds (uploads must not hold a compression lane) and is
+  // awaited before the build waits for its peers and before the layout.
+  const publish = (job: Job, record: LayerRecord): void => {
+    if (!exchange || known.has(job.key)) return;
+    published++;
+    publishing.push(
+      exchange.publish(job, record, cache.blobPath(record.digest)).catch((error: unknown) => {
+        publishFailed ??= { error };
+      }),
+    );
+  };
+  const publishesLanded = async (): Promise<void> => {
+    await Promise.all(publishing);
+    if (publishFailed) throw publishFailed.error;
+  };
+  const done = (job: Job, record: LayerRecord): void => {
+    bytesIn += record.tarSize;
+    bytesWritten += record.size;
+    resolved.set(job.key, { source: 'built', record });
+    built.push(job.key);
+    progress({ type: 'layer-done', id: job.id, kind: job.kind, cached: false, record });
+    publish(job, record);
+  };
+  const buildAll = async (list: readonly Job[]): Promise<void> => {
+    const build = async (job: Job, entries: () => TarEntry[]): Promise<void> => {
+      progress({ type: 'layer-start', id: job.id, kind: job.kind, narSize: job.weight });
       const pool = await getPool();
       const written = await writeLayer(tarStream(entries()), {
         compressor,
         pool,
         tmpDir: cache.tmpDir,
-        onBytes: (i, o) => progress({ type: 'layer-bytes', id, bytesIn: i, bytesOut: o }),
+        onBytes: (i, o) => progress({ type: 'layer-bytes', id: job.id, bytesIn: i, bytesOut: o }),
       });
-      const record = await cache.put(key, written);
-      bytesIn += record.tarSize;
-      bytesWritten += record.size;
-      resolved.set(key, { record, cached: false });
-      progress({ type: 'layer-done', id, kind, cached: false, record });
+      done(job, await cache.put(job.key, written));
     };
-    // Store layers and customisation layers share one queue, so cores stay busy throughout.
-    const tasks: (() => Promise<void>)[] = todo.map((l) => () => build(l.id, 'store', keys.get(l.id)!, () => storeLayerEntries(options.plan.storeDir, l.paths), l.narSize));
-    const queued = new Set<string>();
-    for (const [ref, key] of customisation) {
-      const hit = cache.get(key);
-      if (hit) resolved.set(key, { record: hit, cached: true });
-      else if (!queued.has(key)) {
-        queued.add(key);
-        tasks.push(() => build(ref, 'customisation', key, () => customisationEntries(specs.get(ref)!.contents), 0));
-      }
-    }
+    // Store layers largest first, so the last running layer is a small one; customisation
+    // layers share the queue, so cores stay busy throughout.
+    const store = list.filter((j) => j.kind === 'store').sort((a, b) => b.weight - a.weight || byString(a.id, b.id));
+    const custom = list.filter((j) => j.kind === 'customisation').sort((a, b) => byString(a.id, b.id));
+    const tasks: (() => Promise<void>)[] = [
+      ...store.map((j) => () => build(j, () => storeLayerEntries(options.plan.storeDir, j.paths))),
+      ...custom.map((j) => () => build(j, () => customisationEntries(j.paths))),
+    ];
     await runLimited(tasks, jobs, (task) => task());
 
-    for (const base of bases.values()) {
-      const wanted = new Set<number>();
-      base.layers.forEach((l, i) => {
-        const key = baseLayerKey(l.diffID, compressor.id);
-        const hit = cache.get(key);
-        if (hit) resolved.set(key, { record: hit, cached: true });
-        else wanted.add(i);
-      });
-      if (wanted.size === 0) continue;
+    const byBase = new Map<BaseImage, Job[]>();
+    for (const j of list) if (j.base) byBase.set(j.base.image, [...(byBase.get(j.base.image) ?? []), j]);
+    for (const [base, baseJobs] of byBase) {
+      const byIndex = new Map(baseJobs.map((j) => [j.base!.index, j]));
       await importBaseLayers(base, {
         compressor,
         pool: await getPool(),
         tmpDir: cache.tmpDir,
-        wanted,
+        wanted: new Set(byIndex.keys()),
         onLayer: async (i, written) => {
-          const key = baseLayerKey(base.layers[i]!.diffID, compressor.id);
-          if (resolved.has(key)) return;
-          const record = await cache.put(key, written);
-          bytesIn += record.tarSize;
-          bytesWritten += record.size;
-          resolved.set(key, { record, cached: false });
-          progress({ type: 'layer-done', id: `${path.basename(base.file)} layer ${i + 1}`, kind: 'base', cached: false, record });
+          const job = byIndex.get(i)!;
+          if (resolved.has(job.key)) return;
+          done(job, await cache.put(job.key, written));
         },
       });
     }
+  };
+
+  try {
+    for (const key of work) {
+      const record = cache.get(key);
+      if (record) resolved.set(key, { source: 'cache', record });
+    }
+    if (exchange) {
+      known = await exchange.lookup([...work].sort(byString));
+      for (const [key, remote] of known) {
+        if (!work.has(key)) continue;
+        const local = resolved.get(key);
+        if (local) {
+          if (local.record.digest !== remote.digest || local.record.diffID !== remote.diffID) throw exchange.mismatch(jobOf(key), local.record as LayerRecord, remote);
+        } else if (!mustBeLocal.has(key)) {
+          resolved.set(key, { source: 'remote', record: remote });
+        }
+      }
+    }
+    const first = firstJobs.filter((j) => !resolved.has(j.key));
+    const storeWork = [...work].map(jobOf).filter((j) => j.kind === 'store');
+    progress({
+      type: 'start',
+      layers: storeWork.length,
+      cached: storeWork.filter((j) => resolved.get(j.key)?.source === 'cache').length,
+      bytesToBuild: first.filter((j) => j.kind === 'store').reduce((s, j) => s + j.weight, 0),
+      ...(exchange
+        ? {
+            remote: storeWork.filter((j) => resolved.get(j.key)?.source === 'remote').length,
+            awaited: storeWork.filter((j) => !resolved.has(j.key) && !owned.has(j.key) && !mustBeLocal.has(j.key)).length,
+          }
+        : {}),
+    });
+    for (const j of storeWork) {
+      const r = resolved.get(j.key);
+      if (r?.source === 'cache') progress({ type: 'layer-done', id: j.id, kind: 'store', cached: true, record: r.record });
+    }
+    // Layers this run already holds but the exchange lacks: share them at once.
+    for (const [key, r] of resolved) if (r.source === 'cache') publish(jobOf(key), r.record);
+    await buildAll(first);
+
+    if (exchange) {
+      await publishesLanded();
+      // 3. The peers' layers this run's images need.
+      const awaited = [...needed].filter((k) => !resolved.has(k)).sort(byString);
+      if (awaited.length > 0) {
+        progress({ type: 'wait', layers: awaited.length });
+        const got = await exchange.wait(awaited);
+        for (const key of awaited) {
+          const remote = got.get(key);
+          if (!remote) continue;
+          resolved.set(key, { source: 'remote', record: remote });
+          waited++;
+        }
+        const late = awaited.filter((k) => !resolved.has(k)).map(jobOf);
+        if (late.length > 0) {
+          progress({ type: 'take-over', layers: late.length });
+          const lateMissing = storePathsMissing(late);
+          if (lateMissing) throw lateMissing;
+          tookOver = late.length;
+          await buildAll(late);
+        }
+      }
+      await publishesLanded();
+    }
   } finally {
     await poolInstance?.close();
+    await Promise.allSettled(publishing);
   }
 
-  // 3. The layout.
+  // 4. The layout.
   const layout = new LayoutWriter(options.out);
   await layout.open();
   const created = createdAt(options.sourceDateEpoch);
@@ -212,17 +364,21 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
     const base = spec.fromImage ? bases.get(spec.fromImage) : undefined;
     const layers: BuiltLayer[] = [];
     const history: HistoryEntry[] = [...(base?.config.history ?? [])];
-    const take = (key: string, kind: LayerKind, comment: string, planLayer?: string): void => {
-      const r = resolved.get(key);
-      if (!r) throw new Error(`layer ${key} was not built`);
-      layers.push({ ...r.record, kind, cached: r.cached, ...(planLayer ? { planLayer } : {}) });
-      if (kind !== 'base') history.push({ created, created_by: 'planner', comment });
-    };
-    base?.layers.forEach((l) => take(baseLayerKey(l.diffID, compressor.id), 'base', 'base layer'));
-    for (const l of byImage.get(ref)!) take(storeLayerKey(l.paths, compressor.id), 'store', `store layer ${l.id}: ${l.paths.length} store paths`, l.id);
-    take(customisation.get(ref)!, 'customisation', 'customisation layer');
+    for (const l of imageLayers.get(ref)!) {
+      const r = resolved.get(l.key);
+      if (!r) throw new Error(`layer ${l.key} was not built`);
+      const extra = { kind: l.kind, ...(l.planLayer ? { planLayer: l.planLayer } : {}) };
+      if (r.source === 'remote') {
+        const { diffID, digest, size, mediaType } = r.record;
+        layers.push({ diffID, digest, size, mediaType, ...extra, cached: true, remote: true });
+      } else {
+        layers.push({ ...r.record, ...extra, cached: r.source === 'cache' });
+      }
+      if (l.kind !== 'base') history.push({ created, created_by: 'planner', comment: l.comment });
+    }
 
-    for (const l of layers) await layout.addBlobFile(cache.blobPath(l.digest), l.digest, l.size);
+    // Layers known only from a peer's record have no blob here: the registry holds them.
+    for (const l of layers) if (!l.remote) await layout.addBlobFile(cache.blobPath(l.digest), l.digest, l.size);
     const config: OciImageConfig = {
       created,
       architecture: base?.config.architecture ?? goArch(),
@@ -242,7 +398,7 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
     };
     const manifestDesc = await layout.addBlobBytes(jsonBytes(manifest), MEDIA_TYPES.manifest);
     for (const d of [configDesc, manifestDesc, ...layers]) keep.add(d.digest);
-    const built: BuiltImage = {
+    const builtImage: BuiltImage = {
       ref,
       manifestDigest: manifestDesc.digest,
       manifestSize: manifestDesc.size,
@@ -257,23 +413,28 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
         ref,
         config: configBytes,
         configDigest: configDesc.digest,
-        layers: layers.map((l) => ({ diffID: l.diffID, mediaType: l.mediaType, tarSize: l.tarSize, file: cache.blobPath(l.digest) })),
+        layers: layers.map((l) => {
+          // mustBeLocal covers every layer of an image written as a docker archive.
+          if (l.remote || l.tarSize === undefined) throw new Error(`layer ${l.digest} of ${ref} has no local blob`);
+          return { diffID: l.diffID, mediaType: l.mediaType, tarSize: l.tarSize, file: cache.blobPath(l.digest) };
+        }),
       });
-      built.dockerArchive = file;
+      builtImage.dockerArchive = file;
       progress({ type: 'archive-done', ref, file });
     }
-    images.push(built);
+    images.push(builtImage);
     progress({ type: 'image-done', ref, manifestDigest: manifestDesc.digest });
   }
 
-  const selectAll = !options.select || options.select.length === 0;
+  // A sharded build's layout holds exactly its own images; --all likewise holds every image.
+  const replace = exchange !== undefined || !options.select || options.select.length === 0;
   const entries: Descriptor[] = images.map((i) => ({
     mediaType: MEDIA_TYPES.manifest,
     digest: i.manifestDigest,
     size: i.manifestSize,
     annotations: { [REF_NAME]: i.ref },
   }));
-  if (!selectAll) {
+  if (!replace) {
     // Building some images keeps the others of an existing layout.
     const previous = await readIndex(options.out).catch(() => undefined);
     for (const d of previous?.manifests ?? []) {
@@ -281,15 +442,13 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
       if (ref && !refs.includes(ref)) entries.push(d);
     }
   }
-  entries.sort((a, b) => {
-    const x = a.annotations?.[REF_NAME] ?? '';
-    const y = b.annotations?.[REF_NAME] ?? '';
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
+  entries.sort((a, b) => byString(a.annotations?.[REF_NAME] ?? '', b.annotations?.[REF_NAME] ?? ''));
   await layout.writeIndex(entries);
-  if (selectAll) await layout.prune(keep);
+  if (replace) await layout.prune(keep);
 
-  return summarise({ options, compressor, images, storeLayers, resolved, bytesIn, bytesWritten: bytesWritten + layout.bytesWritten, started });
+  const summary = summarise({ options, compressor, images, storeLayers: [...new Set(refs.flatMap((r) => byImage.get(r)!))], built: built.length, bytesIn, bytesWritten: bytesWritten + layout.bytesWritten, started });
+  if (exchange) summary.exchange = { owned: owned.size, built: [...built].sort(byString), published, waited, tookOver };
+  return summary;
 }
 
 function summarise(args: {
@@ -297,7 +456,7 @@ function summarise(args: {
   compressor: CompressorInfo;
   images: BuiltImage[];
   storeLayers: PlanLayer[];
-  resolved: Map<string, Resolved>;
+  built: number;
   bytesIn: number;
   bytesWritten: number;
   started: number;
@@ -315,7 +474,7 @@ function summarise(args: {
     }
   }
   const uniqueBytes = [...storeDistinct.values()].reduce((s, n) => s + n, 0);
-  const built = [...args.resolved.values()].filter((r) => !r.cached).length;
+  const layers = [...distinct.values()];
   return {
     out: options.out,
     cacheDir: options.cacheDir,
@@ -324,8 +483,9 @@ function summarise(args: {
     images,
     layers: {
       distinct: distinct.size,
-      built,
-      reused: distinct.size - built,
+      built: args.built,
+      reused: layers.filter((l) => l.cached && !l.remote).length,
+      remote: layers.filter((l) => l.remote).length,
       bytesIn: args.bytesIn,
       bytesWritten: args.bytesWritten,
     },

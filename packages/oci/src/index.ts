@@ -33,8 +33,12 @@ export type {
   BuiltLayer,
   Compression,
   Descriptor,
+  ExchangeSummary,
   ImageBuildSpec,
   ImageConfigInput,
+  LayerExchange,
+  LayerJob,
   LayerKind,
   LayerRecord,
+  RemoteLayer,
 } from './types.js';

@@ -75,6 +75,33 @@ export function parseRecordManifest(bytes: Buffer, key: string): LayerRecord | u
   return { key, layer: { mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, ...(diffID ? { diffID } : {}) };
 }
 
+// One check (and upload) of the empty config per session and repository, not one per record.
+const emptyConfigs = new WeakMap<RegistrySession, Map<string, Promise<void>>>();
+
+function ensureEmptyConfigOnce(session: RegistrySession, repository: string): Promise<void> {
+  let bySession = emptyConfigs.get(session);
+  if (!bySession) emptyConfigs.set(session, (bySession = new Map()));
+  let pending = bySession.get(repository);
+  if (!pending) {
+    pending = ensureEmptyConfig(session, repository);
+    bySession.set(repository, pending);
+    pending.catch(() => bySession.delete(repository));
+  }
+  return pending;
+}
+
+/**
+ * A record PUT refused because a blob it references looked missing or unreadable. With
+ * runners racing to upload the same blob (every shard uploads the empty config at first),
+ * the registry may be rewriting the blob's link in that very moment (distribution's
+ * filesystem driver rewrites it in place and reads it back as an invalid digest): check the
+ * blobs again and retry.
+ */
+function racedBlob(error: unknown): boolean {
+  if (!(error instanceof PlannerError) || error.details?.status !== 400) return false;
+  return ['DIGEST_INVALID', 'MANIFEST_BLOB_UNKNOWN', 'BLOB_UNKNOWN'].includes(String(error.details.registryCode));
+}
+
 async function ensureEmptyConfig(session: RegistrySession, repository: string): Promise<void> {
   if (await blobExists(session, repository, EMPTY_CONFIG.digest)) return;
   const res = await session.request({
@@ -142,9 +169,17 @@ export async function publishLayerRecord(
   const manifest = recordManifest(record);
   const tag = recordTag(record.key);
   if ((await manifestDigest(session, repository, tag)) === manifest.digest) return { blob, record: 'present', resent };
-  await ensureEmptyConfig(session, repository);
-  await putManifest(session, { repository, reference: tag, ...manifest });
-  return { blob, record: 'published', resent };
+  for (let attempt = 1; ; attempt++) {
+    await ensureEmptyConfigOnce(session, repository);
+    try {
+      await putManifest(session, { repository, reference: tag, ...manifest });
+      return { blob, record: 'published', resent };
+    } catch (error) {
+      if (attempt >= 5 || !racedBlob(error)) throw error;
+      emptyConfigs.get(session)?.delete(repository);
+      await sleep(100 * 2 ** attempt);
+    }
+  }
 }
 
 export async function readLayerRecord(session: RegistrySession, repository: string, key: string): Promise<LayerRecord | undefined> {

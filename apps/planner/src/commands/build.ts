@@ -3,11 +3,25 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { PlannerError } from '@planner/errors';
 import { LOCK_FILE, parseLock, plan as planLayers, type Plan } from '@planner/layering';
-import { buildImages, compressorInfo, countBaseImageLayers, type BuildSummary, type Compression } from '@planner/oci';
+import { buildImages, compressorInfo, countBaseImageLayers, type BuildSummary, type Compression, type ExchangeSummary, type LayerExchange, type RemoteLayer } from '@planner/oci';
+import {
+  cacheLocation,
+  createLimiter,
+  DEFAULT_CONCURRENCY,
+  openLayerCache,
+  parseShard,
+  recordMismatch,
+  resolveTargets,
+  shardOf,
+  type LayerRecord as RegistryRecord,
+  type ShardSpec,
+} from '@planner/registry';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { loadContext } from '../context.js';
-import { createBuildProgress, renderBuild } from '../render/build.js';
-import { pushInputsFromWorkspace, pushOptions, runPush, type PushArgs, type PushData } from './push.js';
+import { createBuildProgress, renderBuild, type BuildProgressView } from '../render/build.js';
+import { createPushProgress } from '../render/push.js';
+import type { Ui } from '../render/ui.js';
+import { openPushSessions, pushInputsFromWorkspace, pushOptions, runPush, type PushArgs, type PushData, type PushInputs } from './push.js';
 
 export interface BuildArgs extends PushArgs {
   images?: string[];
@@ -22,10 +36,27 @@ export interface BuildArgs extends PushArgs {
   push?: boolean;
 }
 
-export interface BuildData extends BuildSummary {
+export interface BuildData extends Omit<BuildSummary, 'exchange'> {
   workspace: string;
   format: 'oci' | 'docker-archive';
   push?: PushData;
+  /** `--shard i/n`: this runner's share of the layers and images. */
+  shard?: ShardData;
+}
+
+export interface ShardData extends ShardSpec {
+  /** Where the runners meet: `<registry>/<prefix>/planner-cache`. */
+  cache: string;
+  /** Refs of the images this runner assembled and pushed. */
+  images: string[];
+  layers: Omit<ExchangeSummary, 'built'> & {
+    /** Layers this runner built (its share, plus any it took over). */
+    built: number;
+    /** Layers of its images known only from other runners' records (no blob in the local layout). */
+    remote: number;
+  };
+  /** Cache keys of the layers built here, sorted. */
+  builtKeys: string[];
 }
 
 /** The previous plan (planner.lock.json, written by `planner plan`), so unchanged layers keep their ids and cache entries. */
@@ -45,6 +76,117 @@ function positive(value: number | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 1) throw new PlannerError('E_USAGE', `${flag} must be a positive whole number, got ${value}`);
   return value;
+}
+
+const DEFAULT_SHARD_WAIT_SECONDS = 30 * 60;
+
+/** A registry record as the builder reads it; records without a diffID (push-only) do not serve a build. */
+function remoteLayer(record: RegistryRecord): RemoteLayer | undefined {
+  if (!record.diffID) return undefined;
+  return { diffID: record.diffID, digest: record.layer.digest, size: record.layer.size, mediaType: record.layer.mediaType };
+}
+
+/**
+ * The sharded build: the registry is the shared layer cache. Each runner builds its share of
+ * the layers (shardOf by bytes over every layer of every image; an image's customisation layer
+ * goes with the image), publishes each as a layer record in `<registry>/planner-cache`, learns
+ * the other layers of its images from their records, and pushes its images by mounting those.
+ */
+async function shardedBuild(args: {
+  argv: BuildArgs;
+  ui: Ui;
+  shard: ShardSpec;
+  plan: Plan;
+  inputs: PushInputs;
+  build: (extra: { exchange: LayerExchange; select: string[]; progress: BuildProgressView }) => Promise<BuildSummary>;
+}): Promise<{ summary: BuildSummary; push: PushData; shard: ShardData }> {
+  const { argv, ui, shard, plan, inputs } = args;
+  const shardWait = argv.shardWait ?? DEFAULT_SHARD_WAIT_SECONDS;
+  if (!(shardWait >= 0)) throw new PlannerError('E_USAGE', `--shard-wait must be a number of seconds, got ${argv.shardWait}`);
+  const targets = resolveTargets(inputs.requests, {
+    ...(argv.registry !== undefined ? { cliRegistry: argv.registry } : {}),
+    ...(inputs.configRegistry !== undefined ? { configRegistry: inputs.configRegistry } : {}),
+    ...(inputs.configFile !== undefined ? { configOrigin: inputs.configFile } : {}),
+  });
+  const registry = argv.registry ?? inputs.configRegistry ?? targets[0]?.registry;
+  if (registry === undefined) throw new PlannerError('E_USAGE', 'nothing to push');
+  const location = cacheLocation(registry);
+  const limit = createLimiter(positive(argv.jobs, '--jobs') ?? DEFAULT_CONCURRENCY);
+  const chunkSize = positive(argv.chunkSize, '--chunk-size');
+  const pool = await openPushSessions(inputs, argv, createPushProgress(ui).event);
+  const cache = await openLayerCache(pool, location, chunkSize !== undefined ? { chunkSize } : {});
+
+  const narSize = new Map(plan.layers.map((l) => [l.id, l.narSize]));
+  const own = shardOf(plan.images, shard.index, shard.count, {
+    key: (image) => image.name,
+    weight: (image) => image.layers.reduce((s, id) => s + (narSize.get(id) ?? 0), 0),
+  }).map((image) => image.name);
+  const ownSet = new Set(own);
+  // Images pushed to another registry cannot mount from the cache repository: they need every blob here.
+  const needsBlobs = new Set(targets.filter((t) => ownSet.has(t.ref) && t.registry !== location.registry).map((t) => t.ref));
+  // The progress view starts once the registry answered, so connection lines come first.
+  const progress = createBuildProgress(ui);
+  const records = new Map<string, RegistryRecord>();
+  const toRemote = (found: Map<string, RegistryRecord>): Map<string, RemoteLayer> => {
+    const out = new Map<string, RemoteLayer>();
+    for (const [key, record] of found) {
+      const remote = remoteLayer(record);
+      if (!remote) continue;
+      records.set(key, record);
+      out.set(key, remote);
+    }
+    return out;
+  };
+  const exchange: LayerExchange = {
+    assign: (layers) => {
+      // Store and base layers by bytes; a customisation layer (small, per image) with the first image using it.
+      const shared = shardOf(
+        layers.filter((l) => l.kind !== 'customisation'),
+        shard.index,
+        shard.count,
+        { key: (l) => l.key, weight: (l) => l.weight },
+      );
+      return new Set([...shared.map((l) => l.key), ...layers.filter((l) => l.kind === 'customisation' && ownSet.has(l.images[0]!)).map((l) => l.key)]);
+    },
+    needsBlobs,
+    lookup: async (keys) => toRemote(await cache.lookup(keys)),
+    publish: (layer, record, blobFile) =>
+      limit(async () => {
+        const registryRecord: RegistryRecord = { key: layer.key, layer: { mediaType: record.mediaType, digest: record.digest, size: record.size }, diffID: record.diffID };
+        const result = await cache.publish(registryRecord, blobFile);
+        records.set(layer.key, registryRecord);
+        progress.event({ type: 'layer-published', id: layer.id, kind: layer.kind, digest: record.digest, size: record.size, uploaded: result.blob === 'uploaded', cache: `${location.registry}/${location.repository}` });
+      }),
+    wait: async (keys) => toRemote(await cache.wait(keys, shardWait * 1000)),
+    mismatch: (layer, local, remote) =>
+      recordMismatch({ key: layer.key, layer: { mediaType: remote.mediaType, digest: remote.digest, size: remote.size }, diffID: remote.diffID }, { mediaType: local.mediaType, digest: local.digest, size: local.size }, `${location.registry}/${location.repository}`),
+  };
+
+  let summary: BuildSummary;
+  try {
+    summary = await args.build({ exchange, select: own, progress });
+  } finally {
+    progress.stop();
+  }
+  // Layers that came from records are in the cache repository: mount them, never upload them.
+  const remoteDigests = new Set(summary.images.flatMap((i) => i.layers.filter((l) => l.remote).map((l) => l.digest)));
+  const push = await runPush({ ...inputs, requests: inputs.requests.filter((r) => ownSet.has(r.ref)) }, { ...argv, shard: undefined }, ui, {
+    sessions: pool,
+    mountSources: cache.mountSources(records.values()),
+    mayUpload: (digest, reg) => reg !== location.registry || !remoteDigests.has(digest),
+  });
+  const ex = summary.exchange!;
+  return {
+    summary,
+    push,
+    shard: {
+      ...shard,
+      cache: `${location.registry}/${location.repository}`,
+      images: own,
+      layers: { owned: ex.owned, built: ex.built.length, published: ex.published, remote: summary.layers.remote, waited: ex.waited, tookOver: ex.tookOver },
+      builtKeys: ex.built,
+    },
+  };
 }
 
 export const buildCommand = defineCommand<BuildArgs, BuildData>({
@@ -68,6 +210,12 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
       throw new PlannerError('E_USAGE', 'name the images to build, or pass --all', { hint: 'planner build --all, or planner build api web:1.2' });
     }
     if (names.length > 0 && argv.all) throw new PlannerError('E_USAGE', 'pass either image names or --all, not both');
+    const shard = argv.shard === undefined ? undefined : parseShard(argv.shard);
+    if (shard && (!argv.push || !argv.all)) {
+      throw new PlannerError('E_USAGE', '--shard needs --all and --push: the runners split every layer and image and meet in the registry', {
+        hint: `planner build --all --push --shard ${argv.shard}`,
+      });
+    }
     const maxLayers = positive(argv.maxLayers, '--max-layers');
     const jobs = positive(argv.buildJobs, '--build-jobs');
     // Fails before any nix work when the runtime cannot do the asked compression.
@@ -92,10 +240,8 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
     const cacheDir = argv.cacheDir !== undefined ? path.resolve(cwd, argv.cacheDir) : workspace.config.cacheDir;
     const format = (argv.format ?? 'oci') as 'oci' | 'docker-archive';
     const archiveDir = argv.archiveDir !== undefined ? path.resolve(cwd, argv.archiveDir) : path.join(path.dirname(out), 'docker-archive');
-    const progress = createBuildProgress(ui);
-    let summary: BuildSummary;
-    try {
-      summary = await buildImages({
+    const build = (extra: { exchange?: LayerExchange; select?: string[]; progress: BuildProgressView }): Promise<BuildSummary> =>
+      buildImages({
         plan,
         images: workspace.services.map((s, i) => ({
           ref: s.ref,
@@ -103,14 +249,25 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
           config: s.manifest.config,
           fromImage: s.fromImage,
         })),
-        select,
+        select: extra.select ?? select,
         out,
         cacheDir,
         compression: argv.compression as Compression,
         ...(format === 'docker-archive' ? { dockerArchiveDir: archiveDir } : {}),
         ...(jobs !== undefined ? { jobs } : {}),
-        onProgress: (e) => progress.event(e),
+        ...(extra.exchange ? { exchange: extra.exchange } : {}),
+        onProgress: (e) => extra.progress.event(e),
       });
+    if (shard) {
+      const inputs = pushInputsFromWorkspace(workspace, out);
+      const result = await shardedBuild({ argv, ui, shard, plan, inputs, build });
+      const { exchange: _, ...summary } = result.summary;
+      return { data: { workspace: workspace.root, format, ...summary, push: result.push, shard: result.shard } };
+    }
+    const progress = createBuildProgress(ui);
+    let summary: BuildSummary;
+    try {
+      summary = await build({ progress });
     } finally {
       progress.stop();
     }

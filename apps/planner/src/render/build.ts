@@ -5,9 +5,32 @@ import { formatBytes, formatCount, formatRatio, table } from './format.js';
 import { renderPush } from './push.js';
 import type { Ui } from './ui.js';
 
+/** The builder's events, plus what a sharded build's command adds around it. */
+export type BuildViewEvent =
+  | BuildProgress
+  | { type: 'layer-published'; id: string; kind: string; digest: string; size: number; uploaded: boolean; cache: string };
+
 export interface BuildProgressView {
-  event: (event: BuildProgress) => void;
+  event: (event: BuildViewEvent) => void;
   stop: () => void;
+}
+
+function startLine(e: Extract<BuildProgress, { type: 'start' }>): string {
+  const remote = e.remote ?? 0;
+  const awaited = e.awaited ?? 0;
+  const toBuild = e.layers - e.cached - remote - awaited;
+  const shard = e.remote !== undefined ? `, ${formatCount(remote)} in the registry, ${formatCount(awaited)} from other shards` : '';
+  return `${formatCount(e.layers)} store layers: ${formatCount(e.cached)} in the cache${shard}, ${formatCount(toBuild)} to build (${formatBytes(e.bytesToBuild)} of store paths)`;
+}
+
+/** Lines for a sharded build's exchange with its peers (the same on a terminal and in CI). */
+function exchangeLine(e: BuildViewEvent): string | undefined {
+  if (e.type === 'wait') return `waiting for ${formatCount(e.layers)} layers other shards build`;
+  if (e.type === 'take-over') return `${formatCount(e.layers)} layers did not arrive in time: building them here`;
+  if (e.type === 'layer-published') {
+    return `${e.uploaded ? 'published' : 'recorded '} ${e.kind.padEnd(13)} ${e.id.slice(0, 32).padEnd(32)} ${formatBytes(e.size).padStart(10)}  ${short(e.digest)} -> ${e.cache}`;
+  }
+  return undefined;
 }
 
 const short = (digest: string): string => digest.slice(7, 19);
@@ -28,10 +51,12 @@ export function createBuildProgress(ui: Ui): BuildProgressView {
   let done = 0;
   let bytesIn = 0;
   const inflight = new Map<string, number>();
-  const plain = (e: BuildProgress): void => {
-    if (e.type === 'start') {
+  const plain = (e: BuildViewEvent): void => {
+    const line = exchangeLine(e);
+    if (line) ui.err(`${line}\n`);
+    else if (e.type === 'start') {
       total = e.layers;
-      ui.err(`${formatCount(e.layers)} store layers: ${formatCount(e.cached)} in the cache, ${formatCount(e.layers - e.cached)} to build (${formatBytes(e.bytesToBuild)} of store paths)\n`);
+      ui.err(`${startLine(e)}\n`);
     } else if (e.type === 'layer-done' && !e.cached) {
       done++;
       bytesIn += e.record.tarSize;
@@ -66,10 +91,18 @@ export function createBuildProgress(ui: Ui): BuildProgressView {
   };
   return {
     event: (e) => {
-      if (e.type === 'start') {
-        total = e.layers;
+      const line = exchangeLine(e);
+      if (line) {
+        multi.log(`${line}\n`);
+        if (e.type === 'take-over') {
+          total += e.layers;
+          bar.setTotal(total);
+        }
+      } else if (e.type === 'start') {
+        // Layers other shards deliver are not this run's work.
+        total = e.layers - (e.awaited ?? 0);
         bar.setTotal(Math.max(1, total));
-        done = e.cached;
+        done = e.cached + (e.remote ?? 0);
         update();
       } else if (e.type === 'layer-bytes') {
         inflight.set(e.id, e.bytesIn);
@@ -86,7 +119,11 @@ export function createBuildProgress(ui: Ui): BuildProgressView {
         multi.log(`wrote ${e.file}\n`);
       }
     },
-    stop: () => multi.stop(),
+    stop: () => {
+      // Flush lines logged since the last redraw, or the last ones are lost.
+      multi.update();
+      multi.stop();
+    },
   };
 }
 
@@ -100,14 +137,25 @@ export function renderBuild(data: BuildData, ui: Ui): string {
   ]);
   const l = data.layers;
   const s = data.sharing;
+  // A shard also builds layers only other shards' images use: count those of its own images here.
+  const builtHere = data.shard ? new Set(data.images.flatMap((i) => i.layers.filter((x) => !x.cached).map((x) => `${x.kind}:${x.digest}`))).size : l.built;
   const lines = [
     table(['image', 'layers', 'built', 'size', 'manifest'], rows, ['left', 'right', 'right', 'right', 'left']),
     '',
     `${ui.c.bold(formatCount(data.images.length))} images in ${data.out} (${data.compression})`,
-    `  layers         ${formatCount(l.distinct)} distinct: ${ui.c.green(formatCount(l.built))} built, ${formatCount(l.reused)} reused from the cache`,
+    `  layers         ${formatCount(l.distinct)} distinct: ${ui.c.green(formatCount(builtHere))} built, ${formatCount(l.reused)} reused from the cache${data.shard ? `, ${formatCount(l.remote)} from other shards` : ''}`,
     `  written        ${formatBytes(l.bytesWritten)} (${formatBytes(l.bytesIn)} of tar compressed) in ${(data.durationMs / 1000).toFixed(1)}s`,
     `  sharing        ${formatCount(s.storeLayers)} store layers: ${formatBytes(s.uniqueBytes)} stored once vs ${formatBytes(s.perImageBytes)} if every image had its own copy (${formatRatio(s.ratio)} less)`,
   ];
+  if (data.shard) {
+    const sh = data.shard;
+    const x = sh.layers;
+    lines.push(
+      `  shard          ${sh.index}/${sh.count}: ${formatCount(sh.images.length)} of the images; ${formatCount(x.owned)} layers owned, ${formatCount(x.built)} built, ${formatCount(x.published)} published to ${sh.cache}`,
+    );
+    if (x.tookOver > 0) lines.push(ui.c.yellow(`                 ${formatCount(x.tookOver)} layers taken over after --shard-wait (their shard did not deliver)`));
+    if (x.remote > 0) lines.push(`                 ${formatCount(x.remote)} layers from other shards: in the registry, not in this layout`);
+  }
   const archives = data.images.filter((i) => i.dockerArchive);
   if (archives.length > 0) lines.push(`  docker-archive ${archives.map((i) => i.dockerArchive).join(', ')}`);
   if (data.push) lines.push('', renderPush(data.push, ui));
