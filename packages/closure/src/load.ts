@@ -29,7 +29,7 @@ export interface LoadClosuresOptions extends NixOptions {
   stopDir?: string;
 }
 
-async function readClosureFile(source: ClosureSource & { closureFile: string }, storeDir: string): Promise<LoadedImageClosure> {
+async function readClosureFile(source: ClosureSource & { closureFile: string }, storeDir: string, checked: Set<string>): Promise<LoadedImageClosure> {
   let text: string;
   try {
     text = await readFile(source.closureFile, 'utf8');
@@ -50,7 +50,7 @@ async function readClosureFile(source: ClosureSource & { closureFile: string }, 
       cause: error,
     });
   }
-  const { closure } = parseClosure(value, { storeDir, file: source.closureFile });
+  const { closure } = parseClosure(value, { storeDir, file: source.closureFile, checked });
   const roots: string[] = [];
   for (const root of source.contents) {
     if (!isStorePath(root, storeDir)) {
@@ -79,7 +79,8 @@ export async function loadClosures(sources: readonly ClosureSource[], options: L
   const fromFiles = sources.filter((s): s is ClosureSource & { closureFile: string } => s.closureFile !== undefined);
   const fromNix = sources.filter((s) => s.closureFile === undefined);
   const loaded = new Map<string, LoadedImageClosure>();
-  for (const result of await Promise.all(fromFiles.map((s) => readClosureFile(s, options.storeDir)))) {
+  const checked = new Set<string>();
+  for (const result of await Promise.all(fromFiles.map((s) => readClosureFile(s, options.storeDir, checked)))) {
     loaded.set(result.ref, result);
   }
   if (fromNix.length > 0) {

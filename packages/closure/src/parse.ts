@@ -13,6 +13,11 @@ export interface ParseClosureOptions {
   storeDir: string;
   /** File name used in error messages. */
   file: string;
+  /**
+   * Store paths already checked, shared across the files of one load: the same popular
+   * paths appear in most closures, and checking each name once keeps loading near JSON.parse.
+   */
+  checked?: Set<string>;
 }
 
 export interface ParsedClosure {
@@ -88,6 +93,12 @@ function normaliseHash(raw: unknown): string | undefined {
  */
 export function parseClosure(value: unknown, options: ParseClosureOptions): ParsedClosure {
   const { storeDir, file } = options;
+  const checked = options.checked ?? new Set<string>();
+  const check = (path: string): void => {
+    if (checked.has(path)) return;
+    checkStorePath(path, storeDir, file);
+    checked.add(path);
+  };
   const { shape, entries, prefix } = entriesOf(value, storeDir, file);
   const absolute = (p: string): string => (prefix !== undefined && !p.startsWith('/') ? `${prefix}/${p}` : p);
   const closure = new Map<string, PathInfo>();
@@ -95,7 +106,7 @@ export function parseClosure(value: unknown, options: ParseClosureOptions): Pars
     if (!isObject(entry)) throw shapeError(file, `entry ${index} is not an object`);
     if (typeof entry.path !== 'string') throw shapeError(file, `entry ${index} has no "path" string`);
     const path = absolute(entry.path);
-    checkStorePath(path, storeDir, file);
+    check(path);
     if (entry.valid === false) {
       throw new PlannerError('E_STORE_PATH', `${file}: ${path} is not valid in the store it was exported from`, {
         file,
@@ -123,7 +134,7 @@ export function parseClosure(value: unknown, options: ParseClosureOptions): Pars
     if (!Array.isArray(rawRefs) || !rawRefs.every((r) => typeof r === 'string')) {
       throw shapeError(file, `${path} has "references" that is not a list of strings`);
     }
-    const references = [...new Set((rawRefs as string[]).map(absolute))].filter((r) => r !== path).sort(byteOrder);
+    const references = normaliseReferences(rawRefs as string[], path, absolute);
     const existing = closure.get(path);
     if (existing) {
       if (existing.narSize !== narSize || existing.narHash !== narHash) {
@@ -160,14 +171,36 @@ export function parseClosure(value: unknown, options: ParseClosureOptions): Pars
   return { shape, closure };
 }
 
+/** Absolute, deduplicated, byte-sorted references without the path itself (Nix usually sorts them already). */
+function normaliseReferences(raw: readonly string[], self: string, absolute: (p: string) => string): string[] {
+  const out: string[] = [];
+  let sorted = true;
+  for (const r of raw) {
+    const ref = absolute(r);
+    if (ref === self) continue;
+    const last = out[out.length - 1];
+    if (last !== undefined && !(last < ref)) sorted = false;
+    out.push(ref);
+  }
+  return sorted ? out : [...new Set(out)].sort(byteOrder);
+}
+
 export function byteOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Iterative DFS; returns the first cycle found (closing node repeated), or undefined. */
+/**
+ * Iterative DFS; returns the first cycle in byte order of start paths (closing node
+ * repeated), or undefined. The common acyclic case skips sorting.
+ */
 export function findCycle(closure: Closure): string[] | undefined {
+  if (searchCycle(closure, closure.keys()) === undefined) return undefined;
+  return searchCycle(closure, [...closure.keys()].sort(byteOrder));
+}
+
+function searchCycle(closure: Closure, starts: Iterable<string>): string[] | undefined {
   const state = new Map<string, 1 | 2>(); // 1 = on stack, 2 = done
-  for (const start of [...closure.keys()].sort(byteOrder)) {
+  for (const start of starts) {
     if (state.has(start)) continue;
     const stack: { path: string; next: number }[] = [{ path: start, next: 0 }];
     state.set(start, 1);
