@@ -9,7 +9,7 @@ import { VERSION } from './version.js';
 export function buildParser(args: string[]) {
   let parser = yargs(args)
     .scriptName('planner')
-    .usage('$0 <command> [options]\n\nPlans shared image layers for every Nix service in a monorepo,\nbuilds and pushes the images, and reports what sharing saves.')
+    .usage('$0 <command> [options]\n\nShared image layers for every Nix service in a monorepo: plan, build, push, report.')
     .option('cwd', { alias: 'C', type: 'string', describe: 'Run as if started in DIR (the config is searched from here upwards)', global: true })
     .option('config', { type: 'string', describe: 'Path of planner.config.json (skips the search)', global: true })
     .option('json', { type: 'boolean', describe: 'Print machine-readable JSON on stdout', global: true })
@@ -21,7 +21,7 @@ export function buildParser(args: string[]) {
     .version(VERSION)
     .help()
     .alias('h', 'help')
-    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .wrap(Math.min(120, process.stdout.columns ?? 120))
     .epilogue('Exit codes: 0 ok, 1 a check or build failed, 2 bad usage, config or input.\nDocs: docs/ in the repository; design: docs/design.md.')
     .fail((message, error) => {
       if (error) throw error;
