@@ -3,7 +3,9 @@
  * images over ~50,000 unique paths (closures up to 2,000 paths, power-law popularity) and
  * reports the time and memory of planner's joint plan next to our reimplementation of
  * nixpkgs' auto-layer run on every image, measured in the same run (a ratio, so a slower
- * or busier machine moves both). Targets: planning under 2 s and 1 GiB on 2 cores.
+ * or busier machine moves both). Targets: planning under 2 s and 1 GiB on 2 cores. Also
+ * times the plan for storage alone (churnWeight 0, no pivots), to show what weighing
+ * update churn costs.
  *
  *   npx tsx bench/layering/speed.ts [--images 1000] [--paths 50000] [--max-layers 100] [--runs 3] [--seed 1]
  */
@@ -50,6 +52,8 @@ const ours: Sample[] = [];
 let layers = 0;
 for (let r = 0; r < runs; r++) ours.push(measure(() => (layers = plan(graph, { maxLayers }).layers.length)));
 const maxRss = process.resourceUsage().maxRSS * 1024;
+const storageOnly: Sample[] = [];
+for (let r = 0; r < runs; r++) storageOnly.push(measure(() => plan(graph, { maxLayers, churnWeight: 0 })));
 
 const budgets = storeBudgets(graph, maxLayers);
 const auto: Sample[] = [];
@@ -59,6 +63,8 @@ const a = best(ours);
 const b = best(auto);
 const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 console.log(`planner (joint plan, ${layers} layers): ${(a.wall / 1000).toFixed(2)} s wall, ${(a.cpu / 1000).toFixed(2)} s cpu (best of ${runs})`);
+const s = best(storageOnly);
+console.log(`planner for storage alone (churnWeight 0): ${(s.wall / 1000).toFixed(2)} s wall, ${(s.cpu / 1000).toFixed(2)} s cpu (best of ${runs})`);
 console.log(`auto-layer per image (${graph.images.length} runs): ${(b.wall / 1000).toFixed(2)} s wall, ${(b.cpu / 1000).toFixed(2)} s cpu (best of ${runs})`);
 console.log(`ratio planner / auto-layer: ${(a.wall / b.wall).toFixed(2)}x wall`);
 console.log(`memory: process peak RSS ${gib(maxRss)} with the workspace and graph loaded (${gib(peakBefore)} before planning: planning added ${gib(maxRss - peakBefore)})`);

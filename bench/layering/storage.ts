@@ -4,12 +4,13 @@
  * budgets, all computed from the same graph in the same run. Prints ratios, not times.
  *
  *   npx tsx bench/layering/storage.ts [--workspace debian-120,generated-120,generated-1000]
- *                                     [--max-layers 10,20,40,100] [--seed 1]
+ *                                     [--max-layers 10,20,40,100] [--seed 1] [--churn-weight 0.1]
  *
  * Targets: planner / lower bound at most 1.01x at maxLayers 100, 1.05x at 40, 1.25x at 20,
  * and never more than per-image auto-layer at any budget from 10 to 125. "bound" is a
  * provable lower bound for ANY plan within the budget (bench/lib/bound.ts): where it is
- * above a target, no plan can meet that target on that workspace.
+ * above a target, no plan can meet that target on that workspace. `--churn-weight` is
+ * planner's (PlanOptions.churnWeight); 0 plans for storage alone.
  */
 import { parseArgs } from 'node:util';
 import { buildSharedGraph } from '@planner/graph';
@@ -22,8 +23,10 @@ const { values } = parseArgs({
     workspace: { type: 'string', default: 'debian-120,generated-120,generated-1000' },
     'max-layers': { type: 'string' },
     seed: { type: 'string', default: '1' },
+    'churn-weight': { type: 'string' },
   },
 });
+const weight = values['churn-weight'] === undefined ? {} : { churnWeight: Number(values['churn-weight']) };
 const seed = Number(values.seed);
 const TARGETS = new Map([
   [100, 1.01],
@@ -51,7 +54,7 @@ for (const name of values.workspace.split(',')) {
   const header = ['maxLayers', 'planner', 'auto-layer', 'popularity', 'single', 'bound', 'auto/planner', 'target', 'verdict'];
   console.log(header.map((h, i) => (i === 0 ? h.padEnd(9) : h.padStart(i === 8 ? 0 : 12))).join(' '));
   for (const maxLayers of budgets) {
-    const ours = plan(graph, { maxLayers });
+    const ours = plan(graph, { maxLayers, ...weight });
     const problems = verifyPlan(ours, graph, { maxLayers });
     if (problems.length > 0) throw new Error(`${name} maxLayers ${maxLayers}: unsound plan: ${problems.slice(0, 3).join('; ')}`);
     const bytes = (kind: BaselineKind): number => registryBytes(baselinePlan(graph, kind, { maxLayers }));

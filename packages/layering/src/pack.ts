@@ -21,6 +21,15 @@
  *
  * A merge retires a layer for all of its users, so some images end below budget; a last
  * pass spends that room where it saves bytes (see useSlack).
+ *
+ * With pivot weights (pivots.ts), bytes that updates would push count too. Items carry the
+ * mask of pivots they depend on; a layer of size s and mask m costs s·(1 + W(m)): stored
+ * once, pushed again on a bump of each of its pivots. The merge cost becomes the weighted
+ * bytes of the copies kept, plus what the merged layer pushes needlessly on bumps of the
+ * pivots only one side depends on: size(A)·W(m(B) \ m(A)) + size(B)·W(m(A) \ m(B)).
+ * Parts of one group are twins (same users, different masks): they cost only that term.
+ * When every image can hold one layer per group, only twins are merged: no byte is stored
+ * twice to save churn where storage alone needs no copy at all.
  */
 import { bits, countAnd, isEmpty, isSubset, popcount, popcount32 } from './bitset.js';
 import { Heap } from './heap.js';
@@ -35,6 +44,8 @@ export interface PackItem {
    * image the item may only share a layer with its other roots. A subset of `users`.
    */
   roots: Uint32Array;
+  /** The pivots (pivots.ts) every path of the item depends on: bit k for pivot k. Default 0. */
+  mask?: number;
 }
 
 export interface PackInput {
@@ -44,6 +55,12 @@ export interface PackInput {
   items: readonly PackItem[];
   /** How many of an over-budget image's smallest layers (of each kind) are paired up. Default 8. */
   window?: number;
+  /**
+   * What a byte pushed again on a bump of pivot k costs, in stored bytes (k < 32). A
+   * layer of size s whose paths depend on the pivots of mask m then costs s·(1 + W(m)),
+   * W(m) the sum of the weights of m's pivots: stored once, pushed on each bump. Default none.
+   */
+  weights?: ArrayLike<number>;
 }
 
 export interface PackedLayer {
@@ -72,7 +89,12 @@ export function pack(input: PackInput): PackedLayer[] {
   const lRoots: Uint32Array[] = [];
   const lAlive: boolean[] = [];
   const lVer: number[] = [];
+  const lMask: number[] = [];
   const byContent = new Map<number, number>();
+  const weigh = maskWeigher(input.weights);
+  const weighted = input.weights !== undefined && Array.from(input.weights).some((w) => w > 0);
+  /** Objective bytes of a layer of `size` bytes depending on the pivots of `mask`. */
+  const cost1 = (size: number, mask: number): number => size * (1 + weigh(mask));
 
   const addLayer = (list: number[] | undefined, left: number, right: number, hash: number, size: number): number => {
     const id = lSize.length;
@@ -86,6 +108,7 @@ export function pack(input: PackInput): PackedLayer[] {
     lRoots.push(new Uint32Array(words));
     lAlive.push(true);
     lVer.push(0);
+    lMask.push(0);
     byContent.set(hash, id);
     return id;
   };
@@ -165,6 +188,7 @@ export function pack(input: PackInput): PackedLayer[] {
   items.forEach((item, index) => {
     if (isEmpty(item.users)) return;
     const id = addLayer([index], -1, -1, itemHash(index), item.size);
+    lMask[id] = item.mask ?? 0;
     lUsers[id]!.set(item.users);
     lRoots[id]!.set(item.roots);
     lCount[id] = popcount(item.users);
@@ -199,6 +223,11 @@ export function pack(input: PackInput): PackedLayer[] {
     return true;
   };
 
+  // Storage first where it is free: when every image has room for one layer per group
+  // (items with equal users and roots, told apart only by pivots), no byte is stored
+  // twice to save churn: only parts of a group are merged, and the pivots say which.
+  const twinsOnly = weighted && groupsFit();
+
   /**
    * Scores merging a and b into a fresh queue slot; -1 when it would help no image. The
    * merge serves the images that have both and see both the same way (roots of theirs or
@@ -221,8 +250,8 @@ export function pack(input: PackInput): PackedLayer[] {
       if ((x & ~t) !== 0) aKept = true;
       if ((y & ~t) !== 0) bKept = true;
     }
-    if (gain === 0) return -1;
-    const cost = (aKept ? lSize[a]! : 0) + (bKept ? lSize[b]! : 0);
+    if (gain === 0 || (twinsOnly && (aKept || bKept))) return -1;
+    const cost = mergeCost(a, b, aKept, bKept);
     const slot = queue.alloc();
     queue.score[slot] = cost / gain;
     queue.cost[slot] = cost;
@@ -235,32 +264,44 @@ export function pack(input: PackInput): PackedLayer[] {
     queue.sup[slot] = sup ? 1 : 0;
     return slot;
   };
+  /**
+   * What merging a and b adds to the objective: the copies of a and b kept for their other
+   * users, and the bytes of each pushed again on bumps of the pivots only the other has.
+   */
+  const mergeCost = (a: number, b: number, aKept: boolean, bKept: boolean): number => {
+    const ma = lMask[a]!;
+    const mb = lMask[b]!;
+    let cost = (aKept ? cost1(lSize[a]!, ma) : 0) + (bKept ? cost1(lSize[b]!, mb) : 0);
+    if (ma !== mb) cost += lSize[a]! * weigh(mb & ~ma) + lSize[b]! * weigh(ma & ~mb);
+    return cost;
+  };
   const offer = (a: number, b: number, sup: boolean): void => {
     const slot = candidate(a, b, sup);
     if (slot >= 0) queue.push(slot);
   };
   // Windows of different images often hold the same two layers: offer a pair once per
   // pair of versions (a newer version re-scores it anyway).
-  const offered = new Map<number, number>();
+  const offered = new PairStamps();
   const offerPair = (a: number, b: number): void => {
-    const key = a * 2 ** 26 + b;
-    const stamp = lVer[a]! * 2 ** 26 + lVer[b]!;
-    if (offered.get(key) === stamp) return;
-    offered.set(key, stamp);
-    offer(a, b, false);
+    if (offered.check(a, b, lVer[a]!, lVer[b]!)) offer(a, b, false);
   };
 
   /** Queues the cheapest nested merge of x into a layer whose users include all of x's. */
+  const nonzero = new Int32Array(words);
   const offerBestSuperset = (x: number): void => {
     const ux = lUsers[x]!;
+    const rx = lRoots[x]!;
     if (countAnd(ux, over) === 0) return;
     // Any superset of x is among the layers of each of x's images: scan the shortest list,
     // smallest first, so the first superset found is the cheapest (equal users, which
     // would cost nothing, are paired when they arise: see rehashUsers).
     let scan = -1;
     let fewest = Number.POSITIVE_INFINITY;
+    // Only the words where x has users decide "superset" and "compatible".
+    let nzCount = 0;
     for (let w = 0; w < words; w++) {
       let word = ux[w]!;
+      if (word !== 0) nonzero[nzCount++] = w;
       while (word !== 0) {
         const low = word & -word;
         const image = w * 32 + (31 - Math.clz32(low));
@@ -272,12 +313,35 @@ export function pack(input: PackInput): PackedLayer[] {
         }
       }
     }
+    // With pivot weights a larger superset may cost less (it depends on the pivots x
+    // depends on): scan on while a superset could still cost less than the best found
+    // (one with more users costs at least its own weighted bytes; one with the same users,
+    // a twin, is offered apart, see merge()).
     let best = -1;
+    let bestCost = Number.POSITIVE_INFINITY;
     const count = lCount[x]!;
     for (const h of listOf(scan, x)) {
-      if (h === x || lCount[h]! < count || !isSubset(ux, lUsers[h]!) || !compatible(x, h, ux)) continue;
-      best = h;
-      break;
+      if (best >= 0 && lSize[h]! >= bestCost) break;
+      if (h === x || lCount[h]! < count) continue;
+      if (best >= 0 && cost1(lSize[h]!, lMask[h]!) >= bestCost) continue;
+      const uh = lUsers[h]!;
+      const rh = lRoots[h]!;
+      let fits = true;
+      for (let k = 0; k < nzCount; k++) {
+        const w = nonzero[k]!;
+        const u = ux[w]!;
+        if ((u & ~uh[w]!) !== 0 || ((rx[w]! ^ rh[w]!) & u) !== 0) {
+          fits = false;
+          break;
+        }
+      }
+      if (!fits) continue;
+      const c = mergeCost(x, h, false, lCount[h]! > count);
+      if (c < bestCost) {
+        best = h;
+        bestCost = c;
+      }
+      if (!weighted) break;
     }
     if (best >= 0) offer(x, best, true);
   };
@@ -310,6 +374,7 @@ export function pack(input: PackInput): PackedLayer[] {
     const hash = (lHash[a]! + lHash[b]!) % HASH_MOD;
     const size = lSize[a]! + lSize[b]!;
     const c = existing(hash, size, () => mergeSorted(itemsOf(a), itemsOf(b))) ?? addLayer(undefined, a, b, hash, size);
+    lMask[c] = lMask[a]! | lMask[b]!;
     const touched = bits(t);
     // Out of the images' (root/non-root) lists before the root bits change.
     for (const image of touched) {
@@ -372,6 +437,18 @@ export function pack(input: PackInput): PackedLayer[] {
   };
 
   if (totalExcess > 0) {
+    // Parts of one group (split by pivots) start as twins: pair them up front.
+    if (weighted) {
+      for (const bucket of byUsers.values()) {
+        for (let p = 0; p < bucket.length; p++) {
+          for (let q = p + 1; q < bucket.length; q++) {
+            const x = bucket[p]!;
+            const y = bucket[q]!;
+            if (lCount[x] === lCount[y] && isSubset(lUsers[x]!, lUsers[y]!) && compatible(x, y, lUsers[x]!)) offer(Math.min(x, y), Math.max(x, y), false);
+          }
+        }
+      }
+    }
     for (let id = 0; id < lSize.length; id++) offerBestSuperset(id);
     for (let i = 0; i < imageCount; i++) if (excess[i]! > 0) refreshWindow(i);
   }
@@ -470,7 +547,8 @@ export function pack(input: PackInput): PackedLayer[] {
           const xs = lList[x]!;
           if (xs.length >= list.length || !xs.every((i) => inC.has(i))) continue;
           const other = existing((lHash[c]! - lHash[x]! + HASH_MOD) % HASH_MOD, lSize[c]! - lSize[x]!, () => restOf(c, x));
-          const saved = other !== undefined ? lSize[c]! : lSize[x]!;
+          const saved = cost1(lSize[c]!, lMask[c]!) - (other !== undefined ? 0 : cost1(lSize[c]! - lSize[x]!, maskOfItems(restOf(c, x))));
+          if (saved <= 0) continue;
           splits.push({ score: saved / lCount[c]!, saved, c, x, verC: lVer[c]! });
         }
       }
@@ -486,6 +564,7 @@ export function pack(input: PackInput): PackedLayer[] {
       let r = existing(hash, lSize[c]! - lSize[x]!, () => rest);
       if (r === undefined) {
         r = addLayer(rest, -1, -1, hash, lSize[c]! - lSize[x]!);
+        lMask[r] = maskOfItems(rest);
         index(r);
       }
       const uc = lUsers[c]!;
@@ -514,6 +593,28 @@ export function pack(input: PackInput): PackedLayer[] {
     }
   }
 
+  /** Whether every image's groups (layers with equal users and roots) fit its budget. */
+  function groupsFit(): boolean {
+    const groups = new Int32Array(imageCount);
+    for (const bucket of byUsers.values()) {
+      const firsts: number[] = [];
+      for (const id of bucket) {
+        const u = lUsers[id]!;
+        if (firsts.some((f) => lCount[f] === lCount[id] && isSubset(u, lUsers[f]!) && compatible(f, id, u))) continue;
+        firsts.push(id);
+        for (const image of bits(u)) groups[image]!++;
+      }
+    }
+    for (let i = 0; i < imageCount; i++) if (groups[i]! > budgets[i]!) return false;
+    return true;
+  }
+
+  function maskOfItems(list: readonly number[]): number {
+    let mask = 0;
+    for (const item of list) mask |= items[item]!.mask ?? 0;
+    return mask;
+  }
+
   function collect(): PackedLayer[] {
     const out: PackedLayer[] = [];
     for (let id = 0; id < lSize.length; id++) {
@@ -521,6 +622,69 @@ export function pack(input: PackInput): PackedLayer[] {
     }
     return out;
   }
+}
+
+/**
+ * Which (pair, versions) have been offered: an open-addressing table in typed arrays (a
+ * Map keyed by doubles allocated one heap number per entry).
+ */
+class PairStamps {
+  private keysA = new Int32Array(1 << 16).fill(-1);
+  private keysB = new Int32Array(1 << 16);
+  private verA = new Int32Array(1 << 16);
+  private verB = new Int32Array(1 << 16);
+  private used = 0;
+
+  /** True (and remembered) unless this pair was already seen at these versions. */
+  check(a: number, b: number, va: number, vb: number): boolean {
+    const mask = this.keysA.length - 1;
+    let i = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca6b)) & mask;
+    for (;;) {
+      const k = this.keysA[i]!;
+      if (k === -1) break;
+      if (k === a && this.keysB[i] === b) {
+        if (this.verA[i] === va && this.verB[i] === vb) return false;
+        this.verA[i] = va;
+        this.verB[i] = vb;
+        return true;
+      }
+      i = (i + 1) & mask;
+    }
+    this.keysA[i] = a;
+    this.keysB[i] = b;
+    this.verA[i] = va;
+    this.verB[i] = vb;
+    if (++this.used * 2 > this.keysA.length) this.grow();
+    return true;
+  }
+
+  private grow(): void {
+    const { keysA, keysB, verA, verB } = this;
+    const size = keysA.length * 2;
+    this.keysA = new Int32Array(size).fill(-1);
+    this.keysB = new Int32Array(size);
+    this.verA = new Int32Array(size);
+    this.verB = new Int32Array(size);
+    this.used = 0;
+    for (let i = 0; i < keysA.length; i++) {
+      if (keysA[i] !== -1) this.check(keysA[i]!, keysB[i]!, verA[i]!, verB[i]!);
+    }
+  }
+}
+
+/** W(mask): the sum of the weights of the mask's bits, by four byte-indexed tables. */
+function maskWeigher(weights: ArrayLike<number> | undefined): (mask: number) => number {
+  if (!weights || weights.length === 0) return () => 0;
+  const tables = [0, 1, 2, 3].map((byte) => {
+    const table = new Float64Array(256);
+    for (let v = 1; v < 256; v++) {
+      const low = 31 - Math.clz32(v & -v);
+      table[v] = table[v & (v - 1)]! + (weights[byte * 8 + low] ?? 0);
+    }
+    return table;
+  });
+  const [t0, t1, t2, t3] = tables as [Float64Array, Float64Array, Float64Array, Float64Array];
+  return (mask) => (mask === 0 ? 0 : t0[mask & 255]! + t1[(mask >>> 8) & 255]! + t2[(mask >>> 16) & 255]! + t3[mask >>> 24]!);
 }
 
 /** Item hashes are summed modulo 2^52: sums of two stay exact in a double. */

@@ -26,6 +26,39 @@ describe('plan', () => {
     );
   });
 
+  it('stays sound and deterministic for any churn weight', () => {
+    fc.assert(
+      fc.property(shapes, fc.integer({ min: 2, max: 6 }), fc.constantFrom(0, 0.1, 10), (shape, maxLayers, churnWeight) => {
+        const ws = workspaceFrom(shape);
+        const graph = graphOf(ws);
+        const result = plan(graph, { maxLayers, churnWeight });
+        expect(verifyPlan(result, graph, { maxLayers })).toEqual([]);
+        expect(serializeLock(plan(graphOf(reordered(ws)), { maxLayers, churnWeight }))).toBe(serializeLock(result));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("keeps a widely used library's dependents apart from the rest of their group", () => {
+    // lib (10 B), gcc (depends on lib) and boost are in both images: one group. Weighing
+    // churn, gcc + lib and boost get layers of their own, so bumping lib pushes what
+    // changed and nothing else; for storage alone (churnWeight 0) they share what room
+    // is left, and the bump pushes boost again.
+    const shape = { sizes: [10, 1000, 900, 100, 100], edges: [[1, 0], [3, 1], [3, 2], [4, 1], [4, 2]] as [number, number][], images: [{ roots: [3], maxLayers: 4 }, { roots: [4], maxLayers: 4 }] };
+    const ws = workspaceFrom(shape);
+    const { ws: next, added } = rebuilt(ws, [[...ws.store.keys()][0]!]);
+    let changed = 0;
+    for (const p of added) changed += next.store.get(p)!.narSize;
+    const pushed = (churnWeight: number): number => {
+      const previous = plan(graphOf(ws), { churnWeight });
+      const result = planWithStats(graphOf(next), { previous, churnWeight });
+      expect(verifyPlan(result.plan, graphOf(next))).toEqual([]);
+      return result.stats.newLayerBytes;
+    };
+    expect(pushed(0.1)).toBe(changed);
+    expect(pushed(0)).toBe(changed + 900);
+  });
+
   it('honours a maxLayers override', () => {
     fc.assert(
       fc.property(shapes, fc.integer({ min: 2, max: 6 }), (shape, maxLayers) => {

@@ -1,10 +1,11 @@
 import { PlannerError } from '@planner/errors';
 import type { SharedGraph } from '@planner/graph';
 import { bits } from './bitset.js';
-import { groupPaths } from './groups.js';
+import { groupByParts, groupPaths } from './groups.js';
 import { layerId } from './layer-id.js';
 import { compareOrderKeys, pathHeights, type OrderKey } from './order.js';
 import { pack } from './pack.js';
+import { choosePivots, type Pivots } from './pivots.js';
 import { splitLargePaths } from './stability.js';
 import type { Plan, PlanImage, PlanLayer } from './types.js';
 
@@ -19,6 +20,31 @@ export interface PlanOptions {
    * up (most bytes first) until the plan fits, else the plan is fresh. Default 0.02 (2%).
    */
   tolerance?: number;
+  /**
+   * What a byte pushed again when a widely used library is bumped weighs against a byte
+   * stored, per library: the planner picks up to 16 such libraries (pivots.ts) and
+   * minimises stored bytes + churnWeight × the bytes each one's bump would push. 0 plans
+   * for storage alone. Default 0.1.
+   */
+  churnWeight?: number;
+}
+
+/** See PlanOptions.churnWeight. */
+export const DEFAULT_CHURN_WEIGHT = 0.1;
+/** How many pivots (widely used libraries) the churn term models. */
+const PIVOT_COUNT = 16;
+
+/** The pivots and the weight of each, when churn is weighed at all. */
+interface Churn {
+  pivots: Pivots;
+  weights: number[];
+}
+
+function churnModel(graph: SharedGraph, roots: Uint32Array, heights: Uint32Array, weight: number): Churn | undefined {
+  if (!(weight > 0) || graph.paths.length === 0) return undefined;
+  const pivots = choosePivots(graph, roots, groupPaths(graph.imageSets, graph.words, graph.narSize, roots), { count: PIVOT_COUNT, heights });
+  if (pivots.ids.length === 0) return undefined;
+  return { pivots, weights: pivots.ids.map(() => weight) };
 }
 
 export interface PlanStats {
@@ -58,7 +84,8 @@ export function planWithStats(graph: SharedGraph, options: PlanOptions = {}): Pl
   const roots = rootSets(graph);
   const heights = pathHeights(graph);
   const maxLayers = planMaxLayers(graph, options.maxLayers);
-  const fresh = assemble(graph, freshDrafts(graph, budgets, roots), { maxLayers, heights });
+  const churn = churnModel(graph, roots, heights, options.churnWeight ?? DEFAULT_CHURN_WEIGHT);
+  const fresh = assemble(graph, freshDrafts(graph, budgets, roots, churn), { maxLayers, heights });
   const freshBytes = registryBytes(fresh);
   const previous = options.previous;
   const stats = (mode: PlanStats['mode'], result: Plan, lockBytes: number | null = null, dropped = 0): PlanResult => {
@@ -94,7 +121,7 @@ export function planWithStats(graph: SharedGraph, options: PlanOptions = {}): Pl
   const given = new Set<string>();
   let keptBytes = 0;
   for (let round = 0; round < 8; round++) {
-    const kept = assemble(graph, stableDrafts(graph, budgets, roots, previous, given), { maxLayers, heights, previousOrder: order });
+    const kept = assemble(graph, stableDrafts(graph, budgets, roots, previous, given, churn), { maxLayers, heights, previousOrder: order });
     keptBytes = registryBytes(kept);
     if (keptBytes <= limit) return stats('lock', kept, keptBytes, given.size);
     const holder = new Map<string, string>();
@@ -202,9 +229,12 @@ function singleBit(words: number, index: number): Uint32Array {
 }
 
 /** Packs the paths of `membership` (rows of images needing each path) within `budgets`. */
-function packMembership(graph: SharedGraph, membership: Uint32Array, budgets: ArrayLike<number>, roots: Uint32Array): Draft[] {
-  const { items, paths } = groupPaths(membership, graph.words, graph.narSize, roots);
-  const drafts = pack({ words: graph.words, budgets, items }).map((layer) => {
+function packMembership(graph: SharedGraph, membership: Uint32Array, budgets: ArrayLike<number>, roots: Uint32Array, churn?: Churn): Draft[] {
+  const pivots = churn?.pivots;
+  // The fresh plan packs exactly the rows the pivots' parts were made from.
+  const { items, paths } =
+    pivots && membership === graph.imageSets ? groupByParts(membership, graph.words, graph.narSize, roots, pivots) : groupPaths(membership, graph.words, graph.narSize, roots, pivots);
+  const drafts = pack({ words: graph.words, budgets, items, ...(churn ? { weights: churn.weights } : {}) }).map((layer) => {
     const ids: number[] = [];
     for (const item of layer.items) for (const id of paths[item]!) ids.push(id);
     return { paths: ids.sort((a, b) => a - b), users: layer.users };
@@ -212,9 +242,9 @@ function packMembership(graph: SharedGraph, membership: Uint32Array, budgets: Ar
   return splitLargePaths(graph, drafts, Int32Array.from(budgets), () => 0);
 }
 
-function freshDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Array): Draft[] {
+function freshDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Array, churn?: Churn): Draft[] {
   const { words } = graph;
-  const membership = graph.imageSets.slice();
+  let membership = graph.imageSets;
   const drafts: Draft[] = [];
   // An image allowed a single store layer gets its whole closure in it, roots included.
   const single = new Uint32Array(words);
@@ -224,11 +254,12 @@ function freshDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Array
     drafts.push({ paths: [...image.closure], users: singleBit(words, image.index) });
   }
   if (drafts.length > 0) {
+    membership = graph.imageSets.slice();
     for (let id = 0; id < graph.paths.length; id++) {
       for (let w = 0; w < words; w++) membership[id * words + w]! &= ~single[w]!;
     }
   }
-  drafts.push(...packMembership(graph, membership, budgets, roots));
+  drafts.push(...packMembership(graph, membership, budgets, roots, churn));
   return drafts;
 }
 
@@ -238,7 +269,7 @@ function freshDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Array
  * previous layers inside its closure (largest first). What no kept layer covers is packed
  * afresh with the layers left in each budget.
  */
-function stableDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Array, previous: Plan, given: ReadonlySet<string>): Draft[] {
+function stableDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Array, previous: Plan, given: ReadonlySet<string>, churn?: Churn): Draft[] {
   const { words } = graph;
   const idOf = new Map<string, number>();
   graph.paths.forEach((path, id) => idOf.set(path, id));
@@ -276,7 +307,15 @@ function stableDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Arra
     const bit = 1 << (image.index & 31);
     const word = image.index >>> 5;
     for (const id of image.closure) inClosure[id] = 1;
-    const inside = (v: number): boolean => valid[v]!.paths.every((id) => inClosure[id] === 1);
+    // Inside the closure, and all of it the image's roots or none (roots stay apart).
+    const inside = (v: number): boolean => {
+      let own = 0;
+      for (const id of valid[v]!.paths) {
+        if (inClosure[id] !== 1) return false;
+        if ((roots[id * words + word]! & bit) !== 0) own++;
+      }
+      return own === 0 || own === valid[v]!.paths.length || budget === 1;
+    };
     // An image keeps its own previous layers that are still inside its closure (broken
     // ones are given up whole: re-homing their surviving paths in other images' layers
     // was tried and costs budget slots the residual then lacks). A new image borrows any
@@ -348,7 +387,7 @@ function stableDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Arra
   for (const [v, users] of keptUsers.entries()) {
     if (users.some((x) => x !== 0)) drafts.push({ paths: valid[v]!.paths, users });
   }
-  drafts.push(...packMembership(graph, residual, residualBudgets, roots));
+  drafts.push(...packMembership(graph, residual, residualBudgets, roots, churn));
   return drafts;
 }
 
