@@ -8,4 +8,4 @@ export { coldPullBytes, diffLayers, imageBytes, imagePullBytes, layersById, plan
 export { formatBytes, formatChange, formatCount, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';
 export { readBaseTree, runGit, type BaseTree, type BaseTreeOptions } from './git.js';
 export { strategyPlans, STRATEGIES, type StrategyOptions } from './strategies.js';
-export { readLockFile, sameLock } from './lock.js';
+export { sameLock } from './lock.js';

@@ -1,9 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { PlannerError } from '@planner/errors';
-import { LOCK_FILE, parseLock, plan as planLayers, type Plan } from '@planner/layering';
-import { buildImages, compressorInfo, countBaseImageLayers, type BuildSummary, type Compression, type ExchangeSummary, type LayerExchange, type RemoteLayer } from '@planner/oci';
+import { LOCK_FILE, plan as planLayers, type Plan } from '@planner/layering';
+import { buildImages, compressorInfo, type BuildSummary, type Compression, type ExchangeSummary, type LayerExchange, type RemoteLayer } from '@planner/oci';
 import {
   cacheLocation,
   createLimiter,
@@ -18,6 +17,7 @@ import {
 } from '@planner/registry';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { loadContext } from '../context.js';
+import { readLockFile } from '../lock.js';
 import { createBuildProgress, renderBuild, type BuildProgressView } from '../render/build.js';
 import { createPushProgress } from '../render/push.js';
 import type { Ui } from '../render/ui.js';
@@ -59,18 +59,6 @@ export interface ShardData extends ShardSpec {
   builtKeys: string[];
 }
 
-/** The previous plan (planner.lock.json, written by `planner plan`), so unchanged layers keep their ids and cache entries. */
-async function readLock(root: string): Promise<Plan | undefined> {
-  const file = path.join(root, LOCK_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PlannerError('E_READ', `cannot read ${file}: ${(error as Error).message}`, { file, hint: 'check that the file is readable', cause: error });
-  }
-  return parseLock(text, file);
-}
 
 function positive(value: number | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -222,7 +210,6 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
     compressorInfo(argv.compression as Compression);
     const ctx = await loadContext(argv, {
       ...(maxLayers !== undefined ? { maxLayers } : {}),
-      baseLayers: (s) => countBaseImageLayers(s.fromImage!),
     });
     const { workspace } = ctx;
     const select = names.map((n) => {
@@ -233,7 +220,7 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
         hint: `Images: ${workspace.services.map((s) => s.ref).join(', ')}.`,
       });
     });
-    const previous = await readLock(workspace.root);
+    const previous = (await readLockFile(path.join(workspace.root, LOCK_FILE)))?.plan;
     const plan = planLayers(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous } : {}) });
     const cwd = path.resolve(argv.cwd ?? process.cwd());
     const out = argv.out !== undefined ? path.resolve(cwd, argv.out) : workspace.config.out;

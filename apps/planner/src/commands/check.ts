@@ -8,7 +8,6 @@ import {
   parseBytes,
   parseGrowth,
   readBaseTree,
-  readLockFile,
   sameLock,
   strategyPlans,
   type BaseInfo,
@@ -19,6 +18,7 @@ import {
 import { loadWorkspace, type Workspace } from '@planner/workspace';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { contextFromWorkspace, loadContext } from '../context.js';
+import { readLockFile } from '../lock.js';
 import { renderCheck } from '../render/check.js';
 import type { Ui } from '../render/ui.js';
 
@@ -60,7 +60,7 @@ export async function loadBase(argv: BaseArgs & GlobalArgs, workspace: Workspace
   const storeDir = workspace.config.storeDir;
   if (argv.baseLock !== undefined) {
     const file = path.resolve(argv.cwd ?? process.cwd(), argv.baseLock);
-    const lock = await readLockFile(file);
+    const lock = (await readLockFile(file))?.plan;
     if (!lock) throw new PlannerError('E_USAGE', `--base-lock ${argv.baseLock}: no such file`, { file, hint: 'pass the planner.lock.json of the base, e.g. from git show main:planner.lock.json > base.lock.json' });
     return { info: { ref: null, commit: null, lockFile: argv.baseLock, hasClosures: false }, plans: { planner: lock } };
   }
@@ -77,7 +77,7 @@ export async function loadBase(argv: BaseArgs & GlobalArgs, workspace: Workspace
         plans: { planner: empty, single: empty, popularity: empty, 'auto-layer': empty, 'lower-bound': empty },
       };
     }
-    const locked = tree.lockFile ? await readLockFile(tree.lockFile) : undefined;
+    const locked = tree.lockFile ? (await readLockFile(tree.lockFile))?.plan : undefined;
     if (tree.withoutClosureFile.length > 0) {
       // Their closures need Nix at the base revision; the base's lock says what was built.
       if (!locked) {
@@ -150,7 +150,7 @@ export const checkCommand = defineCommand<CheckArgs, CheckCommandData>({
     const ctx = await loadContext(argv);
     const thresholds = thresholdsFrom(argv, ctx.workspace);
     const lockPath = path.join(ctx.workspace.root, LOCK_FILE);
-    const committed = await readLockFile(lockPath);
+    const committed = (await readLockFile(lockPath))?.plan;
     const plans = strategyPlans(ctx.graph, { previous: committed });
     const base = (await loadBase(argv, ctx.workspace, ui))!;
     const check = buildCheck({

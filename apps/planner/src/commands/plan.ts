@@ -1,10 +1,11 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { PlannerError } from '@planner/errors';
-import { compareToBaselines, LOCK_FILE, parseLock, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
+import { compareToBaselines, LOCK_FILE, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { loadContext } from '../context.js';
+import { readLockFile } from '../lock.js';
 import { renderPlan } from '../render/plan.js';
 
 interface PlanArgs {
@@ -35,16 +36,6 @@ export interface PlanData {
   summary: PlanSummary;
 }
 
-async function readLock(file: string): Promise<{ plan: Plan; text: string } | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new PlannerError('E_READ', `cannot read ${file}: ${(error as Error).message}`, { file, hint: 'check that the file is readable', cause: error });
-  }
-  return { plan: parseLock(text, file), text };
-}
 
 /** Temp file + rename: an interrupted run never leaves half a lock behind. */
 async function writeLock(file: string, text: string): Promise<void> {
@@ -75,7 +66,7 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
       ...(maxLayers !== undefined ? { maxLayers } : {}),
     });
     const lockFile = path.join(ctx.workspace.root, LOCK_FILE);
-    const previous = argv.lock === false ? undefined : await readLock(lockFile);
+    const previous = argv.lock === false ? undefined : await readLockFile(lockFile);
     if (argv.lock === false) ui.err(`ignoring ${LOCK_FILE} (--no-lock): planning afresh\n`);
     const result = planWithStats(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous: previous.plan } : {}) });
     const text = serializeLock(result.plan);

@@ -2,9 +2,10 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlannerError } from '@planner/errors';
 import { LOCK_FILE } from '@planner/layering';
-import { buildReport, readLockFile, reportHtml, strategyPlans, type ReportData } from '@planner/report';
+import { buildReport, reportHtml, strategyPlans, type ReportData } from '@planner/report';
 import { defineCommand } from '../command.js';
 import { loadContext } from '../context.js';
+import { readLockFile } from '../lock.js';
 import { renderReport } from '../render/report.js';
 import { loadBase, type BaseArgs } from './check.js';
 
@@ -48,7 +49,7 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
       throw new PlannerError('E_USAGE', `--top ${argv.top}: expected a whole number`, { hint: 'e.g. --top 20' });
     }
     const ctx = await loadContext(argv);
-    const committed = await readLockFile(path.join(ctx.workspace.root, LOCK_FILE));
+    const committed = (await readLockFile(path.join(ctx.workspace.root, LOCK_FILE)))?.plan;
     const plans = strategyPlans(ctx.graph, { previous: committed });
     const base = await loadBase(argv, ctx.workspace, ui);
     const report = buildReport({
