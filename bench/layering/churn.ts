@@ -3,7 +3,7 @@
  * re-plans with the previous plan as the lock, measuring what an update pushes against
  * what actually changed. Prints ratios, not times.
  *
- *   npx tsx bench/layering/churn.ts [--workspace debian-120,generated-120] [--max-layers 100,40] [--seed 1]
+ *   npx tsx bench/layering/churn.ts [--workspace debian-120,monorepo-120,stress-120] [--max-layers 100,40] [--seed 1]
  *                                   [--churn-weight 0.1] [--others 6]
  *
  * Scenarios and targets:
@@ -21,11 +21,11 @@ import { parseArgs } from 'node:util';
 import { buildSharedGraph, type SharedGraph } from '@planner/graph';
 import { plan, planWithStats, type Plan } from '@planner/layering';
 import { addService, dependentsOf, rebuild, rebuildService, storeOf, widelyUsedLibrary, type Update } from '../lib/churn.js';
-import { generatedWorkspace, loadDataWorkspace, type BenchWorkspace } from '../lib/workspaces.js';
+import { benchWorkspace, type BenchWorkspace } from '../lib/workspaces.js';
 
 const { values } = parseArgs({
   options: {
-    workspace: { type: 'string', default: 'debian-120,generated-120' },
+    workspace: { type: 'string', default: 'debian-120,monorepo-120,stress-120' },
     'max-layers': { type: 'string', default: '100,40' },
     seed: { type: 'string', default: '1' },
     'churn-weight': { type: 'string' },
@@ -35,12 +35,7 @@ const { values } = parseArgs({
 const seed = Number(values.seed);
 const weight = values['churn-weight'] === undefined ? {} : { churnWeight: Number(values['churn-weight']) };
 
-async function load(name: string): Promise<BenchWorkspace> {
-  if (name === 'debian-120') return loadDataWorkspace();
-  const match = /^generated-(\d+)$/.exec(name);
-  if (!match) throw new Error(`unknown workspace ${name} (debian-120, generated-<images>)`);
-  return generatedWorkspace({ images: Number(match[1]), seed, name });
-}
+const load = (name: string): Promise<BenchWorkspace> => benchWorkspace(name, seed);
 
 function newBytes(next: Plan, previous: Plan): number {
   const known = new Set(previous.layers.map((l) => l.id));

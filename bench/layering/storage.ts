@@ -3,8 +3,13 @@
  * next to nixpkgs' per-image strategies and the lower bound, over a range of layer
  * budgets, all computed from the same graph in the same run. Prints ratios, not times.
  *
- *   npx tsx bench/layering/storage.ts [--workspace debian-120,generated-120,generated-1000]
+ *   npx tsx bench/layering/storage.ts [--workspace debian-120,monorepo-120,monorepo-1000,stress-120,stress-1000]
  *                                     [--max-layers 10,20,40,100] [--seed 1] [--churn-weight 0.1]
+ *
+ * Workspaces (bench/lib/workspaces.ts): debian-120 is real; monorepo-N is generated with a
+ * structure calibrated to it (bench/layering/realism.ts); stress-N is generated with closures
+ * of hundreds to 2,000 paths and 3-5x the distinct image sets per image of any real graph we
+ * have, where the 100- and 40-layer targets are provably out of reach (see "bound").
  *
  * Targets: planner / lower bound at most 1.01x at maxLayers 100, 1.05x at 40, 1.25x at 20,
  * and never more than per-image auto-layer at any budget from 10 to 125. "bound" is a
@@ -16,11 +21,11 @@ import { parseArgs } from 'node:util';
 import { buildSharedGraph } from '@planner/graph';
 import { baselinePlan, plan, registryBytes, verifyPlan, type BaselineKind } from '@planner/layering';
 import { budgetLowerBound } from '../lib/bound.js';
-import { generatedWorkspace, loadDataWorkspace, type BenchWorkspace } from '../lib/workspaces.js';
+import { benchWorkspace, type BenchWorkspace } from '../lib/workspaces.js';
 
 const { values } = parseArgs({
   options: {
-    workspace: { type: 'string', default: 'debian-120,generated-120,generated-1000' },
+    workspace: { type: 'string', default: 'debian-120,monorepo-120,monorepo-1000,stress-120,stress-1000' },
     'max-layers': { type: 'string' },
     seed: { type: 'string', default: '1' },
     'churn-weight': { type: 'string' },
@@ -35,12 +40,7 @@ const TARGETS = new Map([
 ]);
 const FULL = [10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 110, 125];
 
-async function load(name: string): Promise<BenchWorkspace> {
-  if (name === 'debian-120') return loadDataWorkspace();
-  const match = /^generated-(\d+)$/.exec(name);
-  if (!match) throw new Error(`unknown workspace ${name} (debian-120, generated-<images>)`);
-  return generatedWorkspace({ images: Number(match[1]), seed, name });
-}
+const load = (name: string): Promise<BenchWorkspace> => benchWorkspace(name, seed);
 
 const ratio = (x: number): string => `${x.toFixed(3)}x`;
 let misses = 0;

@@ -23,7 +23,42 @@ export interface GenerateOptions {
   /** maxLayers of every image. Default 100. */
   maxLayers?: number;
   storeDir?: string;
+  /** The dependency structure: see PROFILES. Default 'stress'. */
+  profile?: Profile;
 }
+
+/**
+ * How services and libraries depend on each other. Only the structure differs; sizes,
+ * names and the random stream are drawn the same way.
+ */
+interface Shape {
+  /** Direct library dependencies of a team template: log-uniform in [min, max]. */
+  templateDirect: [number, number];
+  /** A service adds up to this many libraries of its own (uniform 0..n-1). */
+  extraPicks: number;
+  /** A library depends on up to this many others of its pool (uniform 0..n-1). */
+  libraryDeps: number;
+  /** Median size of a service's own package, in bytes. */
+  rootSize: number;
+}
+
+export type Profile = keyof typeof PROFILES;
+
+export const PROFILES = {
+  /**
+   * Services of a monorepo: a team template of 2-50 direct libraries, a few of their own.
+   * Calibrated against debian-120, the one real package graph we have, on structure alone
+   * (closure sizes, distinct image sets per image; bench/layering/realism.ts prints both),
+   * never on planner's results.
+   */
+  monorepo: { templateDirect: [2, 50], extraPicks: 8, libraryDeps: 4, rootSize: 400_000 },
+  /**
+   * The first generator, kept byte for byte: templates of 5-100 direct libraries with deep
+   * dependencies, closures of 500 paths at the median and up to 2,000, 3-5x the distinct
+   * image sets per image of debian-120. The workspace of the speed and load benchmarks.
+   */
+  stress: { templateDirect: [5, 100], extraPicks: 8, libraryDeps: 5, rootSize: 3_000_000 },
+} satisfies Record<string, Shape>;
 
 export interface GeneratedWorkspace {
   /** Sorted by ref. */
@@ -101,6 +136,7 @@ export function generateWorkspace(options: GenerateOptions = {}): GeneratedWorks
   const maxClosure = options.maxClosure ?? 2000;
   const maxLayers = options.maxLayers ?? 100;
   const storeDir = options.storeDir ?? '/nix/store';
+  const shape: Shape = PROFILES[options.profile ?? 'stress'];
   const random = rng(seed);
   const nodes: Node[] = [];
   const add = (name: string, narSize: number, refs: number[]): number => {
@@ -140,7 +176,7 @@ export function generateWorkspace(options: GenerateOptions = {}): GeneratedWorks
     const pool: number[] = [];
     for (let k = 0; k < poolSize; k++) {
       const refs = [runtime];
-      const deps = k === 0 ? 0 : Math.floor(random() * 5);
+      const deps = k === 0 ? 0 : Math.floor(random() * shape.libraryDeps);
       for (let j = 0; j < deps; j++) {
         // Popular libraries, or a close neighbour (a sub-package family).
         const target = random() < 0.5 ? zipf(random, k, 1.1) : Math.max(0, k - 1 - Math.floor(random() * 60));
@@ -171,7 +207,8 @@ export function generateWorkspace(options: GenerateOptions = {}): GeneratedWorks
   // their own.
   const templates = ecos.map((eco) =>
     Array.from({ length: 8 }, () => {
-      const direct = Math.round(Math.exp(Math.log(5) + random() * Math.log(100 / 5)));
+      const [lo, hi] = shape.templateDirect;
+      const direct = Math.round(Math.exp(Math.log(lo) + random() * Math.log(hi / lo)));
       return Array.from({ length: direct }, () => eco.pool[zipf(random, eco.pool.length, 0.9)]!);
     }),
   );
@@ -182,7 +219,7 @@ export function generateWorkspace(options: GenerateOptions = {}): GeneratedWorks
     const e = zipf(random, ecoCount, 0.9);
     const eco = ecos[e]!;
     let picks: number[] = [eco.runtime, ...templates[e]![zipf(random, 8, 1.0)]!];
-    for (let j = Math.floor(random() * 8); j > 0; j--) picks.push(eco.pool[zipf(random, eco.pool.length, 0.9)]!);
+    for (let j = Math.floor(random() * shape.extraPicks); j > 0; j--) picks.push(eco.pool[zipf(random, eco.pool.length, 0.9)]!);
     if (random() < 0.15) {
       const other = ecos[zipf(random, ecoCount, 0.9)]!;
       picks.push(other.runtime);
@@ -207,7 +244,7 @@ export function generateWorkspace(options: GenerateOptions = {}): GeneratedWorks
       if (own.length > 0 && random() < 0.5) refs.push(own[Math.floor(random() * own.length)]!);
       own.push(add(`${name}-part${j}-0.1`, size(random, 80_000, 1.8), refs));
     }
-    const root = add(`${name}-app-1.0.${s % 10}`, size(random, 3_000_000, 1.3), [...picks, ...own]);
+    const root = add(`${name}-app-1.0.${s % 10}`, size(random, shape.rootSize, 1.3), [...picks, ...own]);
     specs.push({ ref: `${name}:latest`, name, root });
   }
 

@@ -3,7 +3,7 @@ import type { Closure } from '@planner/closure';
 import type { ImageSpec } from '@planner/graph';
 import { loadClosures } from '@planner/closure';
 import { loadWorkspace } from '@planner/workspace';
-import { generateWorkspace, type GenerateOptions } from './generate.js';
+import { generateWorkspace, type GenerateOptions, type Profile } from './generate.js';
 
 export interface BenchWorkspace {
   name: string;
@@ -33,5 +33,18 @@ export async function loadDataWorkspace(dir = DEBIAN_120, name = 'debian-120'): 
 
 export function generatedWorkspace(options: GenerateOptions & { name?: string } = {}): BenchWorkspace {
   const ws = generateWorkspace(options);
-  return { name: options.name ?? `generated-${options.images ?? 1000}`, closures: ws.closures, images: ws.images };
+  return { name: options.name ?? `${options.profile ?? 'stress'}-${options.images ?? 1000}`, closures: ws.closures, images: ws.images };
+}
+
+/**
+ * A workspace by name: `debian-120` (the shared data set), `monorepo-<images>` (generated,
+ * structure calibrated to debian-120: bench/layering/realism.ts) or `stress-<images>`
+ * (generated, closures of hundreds to 2,000 paths: far more distinct image sets per image
+ * than any real graph we have, the workspace of the speed and load benchmarks).
+ */
+export async function benchWorkspace(name: string, seed = 1): Promise<BenchWorkspace> {
+  if (name === 'debian-120') return loadDataWorkspace();
+  const match = /^(monorepo|stress)-(\d+)$/.exec(name);
+  if (!match) throw new Error(`unknown workspace ${name} (debian-120, monorepo-<images>, stress-<images>)`);
+  return generatedWorkspace({ profile: match[1] as Profile, images: Number(match[2]), seed, name });
 }

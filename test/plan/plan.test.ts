@@ -2,7 +2,7 @@
  * planner plan on the real debian-120 data set (closure files, no Nix needed): the plan,
  * its comparison with nixpkgs' strategies, and planner.lock.json across runs and updates.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseLock, type Plan } from '@planner/layering';
@@ -126,5 +126,57 @@ describe('planner plan on debian-120', () => {
     const r = planner(['plan', '-C', dir, '--max-layers', '1']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('[E_BUDGET]');
+  });
+});
+
+describe('churnWeight in planner.config.json', () => {
+  let ws: string;
+  const setWeight = (weight: unknown): void => {
+    const config = { services: ['services/*/image.json'], ...(weight === undefined ? {} : { churnWeight: weight }) };
+    writeFileSync(path.join(ws, 'planner.config.json'), JSON.stringify(config));
+  };
+  const bytesAt20 = (): number => json<PlanJson>(planner(['plan', '-C', ws, '--json', '--max-layers', '20', '--no-lock'])).summary.registryBytes;
+
+  beforeAll(() => {
+    ws = path.join(tempDir('planner-churn-'), 'ws');
+    cpSync(path.join(sharedData, 'debian-120'), ws, { recursive: true });
+  });
+
+  it('0 plans for storage alone: fewer registry bytes at a tight budget than the default', () => {
+    setWeight(undefined);
+    const byDefault = bytesAt20();
+    setWeight(0);
+    const storageAlone = bytesAt20();
+    expect(storageAlone).toBeLessThan(byDefault);
+    setWeight(0.1);
+    expect(bytesAt20()).toBe(byDefault);
+  });
+
+  it('plan, report and check all plan with it', () => {
+    const lock = path.join(ws, 'planner.lock.json');
+    const saved = path.join(path.dirname(ws), 'storage-alone.lock.json');
+    const config = (weight?: number): void =>
+      writeFileSync(path.join(ws, 'planner.config.json'), JSON.stringify({ services: ['services/*/image.json'], maxLayers: 20, ...(weight === undefined ? {} : { churnWeight: weight }) }));
+    const reported = (): number =>
+      json<{ strategies: { id: string; registryBytes: number }[] }>(planner(['report', '-C', ws, '--json'])).strategies.find((s) => s.id === 'planner')!.registryBytes;
+    config(0);
+    const planned = json<PlanJson>(planner(['plan', '-C', ws, '--json', '--no-lock']));
+    const auto = planned.summary.baselines.find((b) => b.kind === 'auto-layer')!.registryBytes;
+    cpSync(lock, saved);
+    rmSync(lock);
+    // No lock to keep: report and check plan afresh, under the configured weight.
+    expect(reported()).toBe(planned.summary.registryBytes);
+    const check = json<{ savings: { vsAutoLayer: { head: number } } }>(planner(['check', '-C', ws, '--base-lock', saved, '--no-lock-check', '--json']));
+    expect(check.savings.vsAutoLayer.head).toBeCloseTo(auto / planned.summary.registryBytes, 6);
+    config(undefined);
+    expect(reported()).toBeGreaterThan(planned.summary.registryBytes);
+  });
+
+  it('rejects a negative weight, naming the file and the field', () => {
+    setWeight(-1);
+    const r = planner(['plan', '-C', ws]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('[E_CONFIG_INVALID]');
+    expect(r.stderr).toContain('churnWeight');
   });
 });

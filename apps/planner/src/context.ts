@@ -2,7 +2,7 @@ import path from 'node:path';
 import { loadClosures, type LoadedImageClosure } from '@planner/closure';
 import { buildSharedGraph, type ImageSpec, type SharedGraph } from '@planner/graph';
 import { countBaseImageLayers } from '@planner/oci';
-import { loadWorkspace, type Service, type Workspace } from '@planner/workspace';
+import { loadWorkspace, type PlannerConfig, type Service, type Workspace } from '@planner/workspace';
 import type { GlobalArgs } from './command.js';
 
 export interface Context {
@@ -58,4 +58,9 @@ export async function contextFromWorkspace(workspace: Workspace, options: Contex
   );
   const graph = buildSharedGraph(new Map(closures.map((c) => [c.ref, c.closure])), specs, { storeDir: config.storeDir });
   return { workspace, closures, specs, graph };
+}
+
+/** The planner options planner.config.json sets (churnWeight), so plan, build, check, report and explain agree. */
+export function churnOf(config: PlannerConfig): { churnWeight?: number } {
+  return config.churnWeight !== undefined ? { churnWeight: config.churnWeight } : {};
 }

@@ -8,6 +8,8 @@ export interface StrategyOptions {
   maxLayers?: number | undefined;
   /** The committed lock: the planner keeps its layers where still valid, as planner plan does. */
   previous?: Plan | undefined;
+  /** PlanOptions.churnWeight (planner.config.json churnWeight); undefined: the default. */
+  churnWeight?: number | undefined;
 }
 
 const PLANNER = { label: 'planner', describe: 'one plan for every image: shared layers, byte-identical across images' };
@@ -22,7 +24,7 @@ export const STRATEGIES: readonly { id: StrategyId; label: string; describe: str
 export function strategyPlans(graph: SharedGraph, options: StrategyOptions = {}): StrategyPlans {
   const budget = options.maxLayers !== undefined ? { maxLayers: options.maxLayers } : {};
   return {
-    planner: planLayers(graph, { ...budget, ...(options.previous ? { previous: options.previous } : {}) }),
+    planner: planLayers(graph, { ...budget, ...(options.previous ? { previous: options.previous } : {}), ...(options.churnWeight !== undefined ? { churnWeight: options.churnWeight } : {}) }),
     single: baselinePlan(graph, 'single', budget),
     popularity: baselinePlan(graph, 'popularity', budget),
     'auto-layer': baselinePlan(graph, 'auto-layer', budget),

@@ -25,6 +25,7 @@ export function findConfigFile(start: string): string | undefined {
 interface RawConfig {
   services?: string[];
   maxLayers?: number;
+  churnWeight?: number;
   storeDir?: string;
   registry?: string;
   insecureRegistries?: string[];
@@ -48,6 +49,7 @@ export async function readConfig(configFile: string): Promise<PlannerConfig> {
   return {
     services: value.services ?? DEFAULT_SERVICES,
     maxLayers: value.maxLayers ?? DEFAULT_MAX_LAYERS,
+    ...(value.churnWeight !== undefined ? { churnWeight: value.churnWeight } : {}),
     storeDir,
     ...(value.registry !== undefined ? { registry: value.registry } : {}),
     ...(value.insecureRegistries !== undefined ? { insecureRegistries: value.insecureRegistries } : {}),

@@ -9,6 +9,8 @@ export interface CheckThresholds {
 export interface PlannerConfig {
   services: string[];
   maxLayers: number;
+  /** PlanOptions.churnWeight; undefined: the planner's default. */
+  churnWeight?: number;
   storeDir: string;
   registry?: string;
   insecureRegistries?: string[];

@@ -16,7 +16,7 @@ import {
   type ShardSpec,
 } from '@planner/registry';
 import { defineCommand, type GlobalArgs } from '../command.js';
-import { loadContext } from '../context.js';
+import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { createBuildProgress, renderBuild, type BuildProgressView } from '../render/build.js';
 import { createPushProgress } from '../render/push.js';
@@ -221,7 +221,7 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
       });
     });
     const previous = (await readLockFile(path.join(workspace.root, LOCK_FILE)))?.plan;
-    const plan = planLayers(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous } : {}) });
+    const plan = planLayers(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous } : {}), ...churnOf(workspace.config) });
     const cwd = path.resolve(argv.cwd ?? process.cwd());
     const out = argv.out !== undefined ? path.resolve(cwd, argv.out) : workspace.config.out;
     const cacheDir = argv.cacheDir !== undefined ? path.resolve(cwd, argv.cacheDir) : workspace.config.cacheDir;

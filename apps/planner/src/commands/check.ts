@@ -90,7 +90,7 @@ export async function loadBase(argv: BaseArgs & GlobalArgs, workspace: Workspace
     const baseWorkspace = await loadWorkspace({ cwd: path.dirname(tree.configFile), configFile: tree.configFile });
     // Base tarballs are not read from git: a base revision counts fromImage layers as 0.
     const ctx = await contextFromWorkspace(baseWorkspace, { baseLayers: async () => 0 });
-    const plans = strategyPlans(ctx.graph, { previous: locked });
+    const plans = strategyPlans(ctx.graph, { previous: locked, churnWeight: baseWorkspace.config.churnWeight });
     // What the registry holds for the base is what was built from its lock.
     if (locked) plans.planner = locked;
     return { info: { ref, commit: tree.commit, lockFile, hasClosures: true }, plans };
@@ -151,7 +151,7 @@ export const checkCommand = defineCommand<CheckArgs, CheckCommandData>({
     const thresholds = thresholdsFrom(argv, ctx.workspace);
     const lockPath = path.join(ctx.workspace.root, LOCK_FILE);
     const committed = (await readLockFile(lockPath))?.plan;
-    const plans = strategyPlans(ctx.graph, { previous: committed });
+    const plans = strategyPlans(ctx.graph, { previous: committed, churnWeight: ctx.workspace.config.churnWeight });
     const base = (await loadBase(argv, ctx.workspace, ui))!;
     const check = buildCheck({
       workspace: ctx.workspace.root,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { LOCK_FILE, plan } from '@planner/layering';
 import { explainImage, explainPath, resolveTarget, type ExplainData } from '@planner/report';
 import { defineCommand } from '../command.js';
-import { loadContext } from '../context.js';
+import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { renderExplain } from '../render/explain.js';
 
@@ -22,7 +22,7 @@ export const explainCommand = defineCommand<ExplainArgs, ExplainData>({
   run: async (argv) => {
     const ctx = await loadContext(argv);
     const committed = (await readLockFile(path.join(ctx.workspace.root, LOCK_FILE)))?.plan;
-    const layered = plan(ctx.graph, committed ? { previous: committed } : {});
+    const layered = plan(ctx.graph, { ...(committed ? { previous: committed } : {}), ...churnOf(ctx.workspace.config) });
     const target = resolveTarget(ctx.graph, String(argv.target));
     return { data: target.kind === 'image' ? explainImage(ctx.graph, layered, target.ref) : explainPath(ctx.graph, layered, target.path) };
   },

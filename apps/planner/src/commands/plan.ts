@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { PlannerError } from '@planner/errors';
 import { compareToBaselines, LOCK_FILE, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
 import { defineCommand, type GlobalArgs } from '../command.js';
-import { loadContext } from '../context.js';
+import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { renderPlan } from '../render/plan.js';
 
@@ -68,7 +68,7 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
     const lockFile = path.join(ctx.workspace.root, LOCK_FILE);
     const previous = argv.lock === false ? undefined : await readLockFile(lockFile);
     if (argv.lock === false) ui.err(`ignoring ${LOCK_FILE} (--no-lock): planning afresh\n`);
-    const result = planWithStats(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous: previous.plan } : {}) });
+    const result = planWithStats(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous: previous.plan } : {}), ...churnOf(ctx.workspace.config) });
     const text = serializeLock(result.plan);
     const changed = previous?.text !== text;
     if (changed) await writeLock(lockFile, text);

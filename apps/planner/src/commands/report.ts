@@ -50,7 +50,7 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
     }
     const ctx = await loadContext(argv);
     const committed = (await readLockFile(path.join(ctx.workspace.root, LOCK_FILE)))?.plan;
-    const plans = strategyPlans(ctx.graph, { previous: committed });
+    const plans = strategyPlans(ctx.graph, { previous: committed, churnWeight: ctx.workspace.config.churnWeight });
     const base = await loadBase(argv, ctx.workspace, ui);
     const report = buildReport({
       workspace: ctx.workspace.root,
