@@ -17,6 +17,7 @@ interface PlanJson extends Plan {
     registryBytes: number;
     uniqueBytes: number;
     maxImageLayers: number;
+    churnWeight: number;
     baselines: { kind: string; label: string; registryBytes: number; ratio: number }[];
   };
 }
@@ -147,6 +148,7 @@ describe('churnWeight in planner.config.json', () => {
     const byDefault = bytesAt20();
     setWeight(0);
     const storageAlone = bytesAt20();
+    expect(json<PlanJson>(planner(['plan', '-C', ws, '--json', '--no-lock'])).summary.churnWeight).toBe(0);
     expect(storageAlone).toBeLessThan(byDefault);
     setWeight(0.1);
     expect(bytesAt20()).toBe(byDefault);

@@ -2,7 +2,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv } from 'yargs';
 import { PlannerError } from '@planner/errors';
-import { compareToBaselines, LOCK_FILE, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
+import { compareToBaselines, DEFAULT_CHURN_WEIGHT, LOCK_FILE, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
@@ -24,6 +24,7 @@ export interface PlanSummary {
   meanImageLayers: number;
   /** Smallest store-layer budget of any image. */
   minBudget: number;
+  churnWeight: number;
   baselines: { kind: BaselineKind; label: string; registryBytes: number; layers: number; ratio: number }[];
 }
 
@@ -88,6 +89,7 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
           maxImageLayers: ours.maxImageLayers,
           meanImageLayers: ours.meanImageLayers,
           minBudget: ours.images.length === 0 ? 0 : Math.min(...ours.images.map((i) => i.budget)),
+          churnWeight: ctx.workspace.config.churnWeight ?? DEFAULT_CHURN_WEIGHT,
           baselines: comparison.baselines.map(({ kind, label, registryBytes, layers, ratio }) => ({ kind, label, registryBytes, layers, ratio })),
         },
       },
