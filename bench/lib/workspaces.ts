@@ -1,4 +1,7 @@
 /** Workspaces the benchmarks run on, as closures + image specs (the input of buildSharedGraph). */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Closure } from '@planner/closure';
 import type { ImageSpec } from '@planner/graph';
 import { loadClosures } from '@planner/closure';
@@ -11,7 +14,13 @@ export interface BenchWorkspace {
   images: ImageSpec[];
 }
 
-export const DEBIAN_120 = '/work/shared/data/debian-120';
+/** debian-120 of the shared data sets: $PLANNER_SHARED_DATA, else ../shared/data beside the checkout, else /work/shared/data. */
+export const DEBIAN_120 = path.join(
+  process.env.PLANNER_SHARED_DATA ??
+    [fileURLToPath(new URL('../../../shared/data', import.meta.url)), '/work/shared/data'].find((dir) => existsSync(dir)) ??
+    '/work/shared/data',
+  'debian-120',
+);
 
 /** The debian-120 data set, read through planner's own workspace and closure loaders. */
 export async function loadDataWorkspace(dir = DEBIAN_120, name = 'debian-120'): Promise<BenchWorkspace> {

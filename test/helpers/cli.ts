@@ -1,12 +1,17 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const plannerBin = path.join(repoRoot, 'apps/planner/dist/planner.js');
-export const sharedData = path.resolve(repoRoot, '../shared/data');
+/**
+ * The shared data sets (debian-120): $PLANNER_SHARED_DATA, else ../shared/data beside the
+ * checkout, else /work/shared/data (a clone made elsewhere on this machine).
+ */
+export const sharedData =
+  process.env.PLANNER_SHARED_DATA ?? [path.resolve(repoRoot, '../shared/data'), '/work/shared/data'].find((dir) => existsSync(dir)) ?? path.resolve(repoRoot, '../shared/data');
 
 export interface RunResult {
   code: number;
