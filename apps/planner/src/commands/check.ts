@@ -17,7 +17,7 @@ import {
 } from '@planner/report';
 import { loadWorkspace, type Workspace } from '@planner/workspace';
 import { defineCommand, type GlobalArgs } from '../command.js';
-import { contextFromWorkspace, loadContext } from '../context.js';
+import { churnOf, contextFromWorkspace, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { renderCheck } from '../render/check.js';
 import type { Ui } from '../render/ui.js';
@@ -90,7 +90,7 @@ export async function loadBase(argv: BaseArgs & GlobalArgs, workspace: Workspace
     const baseWorkspace = await loadWorkspace({ cwd: path.dirname(tree.configFile), configFile: tree.configFile });
     // Base tarballs are not read from git: a base revision counts fromImage layers as 0.
     const ctx = await contextFromWorkspace(baseWorkspace, { baseLayers: async () => 0 });
-    const plans = strategyPlans(ctx.graph, { previous: locked, churnWeight: baseWorkspace.config.churnWeight });
+    const plans = strategyPlans(ctx.graph, { previous: locked, ...churnOf(baseWorkspace.config) });
     // What the registry holds for the base is what was built from its lock.
     if (locked) plans.planner = locked;
     return { info: { ref, commit: tree.commit, lockFile, hasClosures: true }, plans };
@@ -151,7 +151,7 @@ export const checkCommand = defineCommand<CheckArgs, CheckCommandData>({
     const thresholds = thresholdsFrom(argv, ctx.workspace);
     const lockPath = path.join(ctx.workspace.root, LOCK_FILE);
     const committed = (await readLockFile(lockPath))?.plan;
-    const plans = strategyPlans(ctx.graph, { previous: committed, churnWeight: ctx.workspace.config.churnWeight });
+    const plans = strategyPlans(ctx.graph, { previous: committed, ...churnOf(ctx.workspace.config) });
     const base = (await loadBase(argv, ctx.workspace, ui))!;
     const check = buildCheck({
       workspace: ctx.workspace.root,

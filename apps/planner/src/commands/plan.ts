@@ -90,7 +90,7 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
           maxImageLayers: ours.maxImageLayers,
           meanImageLayers: ours.meanImageLayers,
           minBudget: ours.images.length === 0 ? 0 : Math.min(...ours.images.map((i) => i.budget)),
-          churnWeight: ctx.workspace.config.churnWeight ?? DEFAULT_CHURN_WEIGHT,
+          churnWeight: churnOf(ctx.workspace.config).churnWeight ?? DEFAULT_CHURN_WEIGHT,
           baselines: comparison.baselines.map(({ kind, label, registryBytes, layers, ratio }) => ({ kind, label, registryBytes, layers, ratio })),
         },
       },

@@ -4,7 +4,7 @@ import { PlannerError } from '@planner/errors';
 import { LOCK_FILE } from '@planner/layering';
 import { buildReport, reportHtml, strategyPlans, type ReportData } from '@planner/report';
 import { defineCommand } from '../command.js';
-import { loadContext } from '../context.js';
+import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { renderReport } from '../render/report.js';
 import { loadBase, type BaseArgs } from './check.js';
@@ -50,7 +50,7 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
     }
     const ctx = await loadContext(argv);
     const committed = (await readLockFile(path.join(ctx.workspace.root, LOCK_FILE)))?.plan;
-    const plans = strategyPlans(ctx.graph, { previous: committed, churnWeight: ctx.workspace.config.churnWeight });
+    const plans = strategyPlans(ctx.graph, { previous: committed, ...churnOf(ctx.workspace.config) });
     const base = await loadBase(argv, ctx.workspace, ui);
     const report = buildReport({
       workspace: ctx.workspace.root,
