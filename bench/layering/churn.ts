@@ -4,7 +4,7 @@
  * what actually changed. Prints ratios, not times.
  *
  *   npx tsx bench/layering/churn.ts [--workspace debian-120,monorepo-120,stress-120] [--max-layers 100,40] [--seed 1]
- *                                   [--churn-weight 0.1] [--others 6]
+ *                                   [--churn-weight 0.02] [--others 6]
  *
  * Scenarios and targets:
  *  (a) one service's own package rebuilt: new layer bytes <= 1.05x the changed paths' bytes;

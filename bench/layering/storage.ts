@@ -4,7 +4,7 @@
  * budgets, all computed from the same graph in the same run. Prints ratios, not times.
  *
  *   npx tsx bench/layering/storage.ts [--workspace debian-120,monorepo-120,monorepo-1000,stress-120,stress-1000]
- *                                     [--max-layers 10,20,40,100] [--seed 1] [--churn-weight 0.1]
+ *                                     [--max-layers 10,20,40,100] [--seed 1] [--churn-weight 0.02]
  *
  * Workspaces (bench/lib/workspaces.ts): debian-120 is real; monorepo-N is generated with a
  * structure calibrated to it (bench/layering/realism.ts); stress-N is generated with closures

@@ -5,7 +5,7 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseLock, type Plan } from '@planner/layering';
+import { DEFAULT_CHURN_WEIGHT, parseLock, type Plan } from '@planner/layering';
 import { json, planner, sharedData, tempDir } from '../helpers/cli.js';
 
 interface PlanJson extends Plan {
@@ -150,7 +150,7 @@ describe('churnWeight in planner.config.json', () => {
     const storageAlone = bytesAt20();
     expect(json<PlanJson>(planner(['plan', '-C', ws, '--json', '--no-lock'])).summary.churnWeight).toBe(0);
     expect(storageAlone).toBeLessThan(byDefault);
-    setWeight(0.1);
+    setWeight(DEFAULT_CHURN_WEIGHT);
     expect(bytesAt20()).toBe(byDefault);
   });
 

@@ -24,13 +24,13 @@ export interface PlanOptions {
    * What a byte pushed again when a widely used library is bumped weighs against a byte
    * stored, per library: the planner picks up to 16 such libraries (pivots.ts) and
    * minimises stored bytes + churnWeight × the bytes each one's bump would push. 0 plans
-   * for storage alone. Default 0.1.
+   * for storage alone. Default 0.02 (docs/design.md, "Measured": the knee of the trade-off).
    */
   churnWeight?: number;
 }
 
 /** See PlanOptions.churnWeight. */
-export const DEFAULT_CHURN_WEIGHT = 0.1;
+export const DEFAULT_CHURN_WEIGHT = 0.02;
 /** How many pivots (widely used libraries) the churn term models. */
 const PIVOT_COUNT = 16;
 
