@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isPlannerError } from '@planner/errors';
-import { layerId, parseLock, plan, planWithStats, serializeLock, verifyPlan, type Plan } from './index.js';
+import { DEFAULT_CHURN_WEIGHT, layerId, parseLock, plan, planWithStats, serializeLock, verifyPlan, type Plan } from './index.js';
 import { graphOf, rebuilt, reordered, storePath, workspaceFrom, type WorkspaceShape } from './testing.js';
 
 const shapes: fc.Arbitrary<WorkspaceShape> = fc.record({
@@ -28,7 +28,7 @@ describe('plan', () => {
 
   it('stays sound and deterministic for any churn weight', () => {
     fc.assert(
-      fc.property(shapes, fc.integer({ min: 2, max: 6 }), fc.constantFrom(0, 0.1, 10), (shape, maxLayers, churnWeight) => {
+      fc.property(shapes, fc.integer({ min: 2, max: 6 }), fc.constantFrom(0, DEFAULT_CHURN_WEIGHT, 0.1, 10), (shape, maxLayers, churnWeight) => {
         const ws = workspaceFrom(shape);
         const graph = graphOf(ws);
         const result = plan(graph, { maxLayers, churnWeight });
@@ -55,6 +55,7 @@ describe('plan', () => {
       expect(verifyPlan(result.plan, graphOf(next))).toEqual([]);
       return result.stats.newLayerBytes;
     };
+    expect(pushed(DEFAULT_CHURN_WEIGHT)).toBe(changed);
     expect(pushed(0.1)).toBe(changed);
     expect(pushed(0)).toBe(changed + 900);
   });
