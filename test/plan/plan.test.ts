@@ -17,6 +17,7 @@ interface PlanJson extends Plan {
     registryBytes: number;
     uniqueBytes: number;
     maxImageLayers: number;
+    imagesAtBudget: number;
     churnWeight: number;
     baselines: { kind: string; label: string; registryBytes: number; ratio: number }[];
   };
@@ -109,6 +110,13 @@ describe('planner plan on debian-120', () => {
     expect(small.maxLayers).toBe(20);
     for (const image of small.images) expect(image.layers.length).toBeLessThanOrEqual(19);
     expect(small.summary.registryBytes / small.summary.uniqueBytes).toBeLessThan(1.25);
+    // The summary says how many images fill their budget: those the budget binds.
+    const full = small.images.filter((image) => image.layers.length === 19).length;
+    expect(full).toBeGreaterThan(0);
+    expect(small.summary.imagesAtBudget).toBe(full);
+    const roomy = json<PlanJson>(planner(['plan', '-C', dir, '--json', '--max-layers', '125', '--no-lock']));
+    expect(roomy.summary.imagesAtBudget).toBe(roomy.images.filter((image) => image.layers.length === 124).length);
+    expect(roomy.summary.imagesAtBudget).toBeLessThan(full);
     expect(small.lock.read).toBe(false);
   });
 

@@ -24,6 +24,8 @@ export interface PlanSummary {
   meanImageLayers: number;
   /** Smallest store-layer budget of any image. */
   minBudget: number;
+  /** Images whose store layers fill their budget: where the budget binds, more layers would store less. */
+  imagesAtBudget: number;
   churnWeight: number;
   baselines: { kind: BaselineKind; label: string; registryBytes: number; layers: number; ratio: number }[];
 }
@@ -90,6 +92,7 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
           maxImageLayers: ours.maxImageLayers,
           meanImageLayers: ours.meanImageLayers,
           minBudget: ours.images.length === 0 ? 0 : Math.min(...ours.images.map((i) => i.budget)),
+          imagesAtBudget: ours.images.filter((i) => i.layers >= i.budget).length,
           churnWeight: churnOf(ctx.workspace.config).churnWeight ?? DEFAULT_CHURN_WEIGHT,
           baselines: comparison.baselines.map(({ kind, label, registryBytes, layers, ratio }) => ({ kind, label, registryBytes, layers, ratio })),
         },

@@ -29,7 +29,10 @@ export function renderPlan(data: PlanData, ui: Ui): string {
       `${ui.c.bold(formatBytes(s.registryBytes))} in the registry` +
       (lower && s.uniqueBytes > 0 ? ` (${formatRatio(s.registryBytes / s.uniqueBytes)} the lower bound, ${formatBytes(s.uniqueBytes)})` : ''),
   );
-  out.push(`layers per image: max ${formatCount(s.maxImageLayers)}, mean ${s.meanImageLayers.toFixed(1)} (budget ${formatCount(s.minBudget)}${data.plan.maxLayers ? `, maxLayers ${data.plan.maxLayers}` : ''}, churnWeight ${s.churnWeight})`);
+  out.push(
+    `layers per image: max ${formatCount(s.maxImageLayers)}, mean ${s.meanImageLayers.toFixed(1)}, ${formatCount(s.imagesAtBudget)} of ${formatCount(s.images)} at their budget ` +
+      `(budget ${formatCount(s.minBudget)}${data.plan.maxLayers ? `, maxLayers ${data.plan.maxLayers}` : ''}, churnWeight ${s.churnWeight})`,
+  );
   out.push('');
   const rows = s.baselines
     .filter((b) => b.kind !== 'lower-bound')
