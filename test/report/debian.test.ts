@@ -24,6 +24,8 @@ let dir: string;
 let oldSsl: Entry;
 let newSsl: string;
 let baseReport: any;
+let baseClosures: Map<string, Entry[]>;
+let baseLock: { layers: { id: string; paths: string[]; narSize: number }[] };
 const closures = new Map<string, Entry[]>();
 
 function readClosures(root: string): Map<string, Entry[]> {
@@ -46,6 +48,8 @@ beforeAll(async () => {
   const r = planner(['report', '--json'], { cwd: dir });
   expect(r.code, r.stderr).toBe(0);
   baseReport = json(r);
+  baseClosures = readClosures(dir);
+  baseLock = JSON.parse(readFileSync(path.join(dir, 'planner.lock.json'), 'utf8')) as typeof baseLock;
   oldSsl = readClosures(dir).get('svc000-python3-flask:latest')!.find((e) => e.path.endsWith(`-${SSL}`))!;
   newSsl = bumpPath(dir, SSL, oldSsl.narSize + BUMP).to;
   const copy = path.join(dir, 'services/svc120-flask-copy');
@@ -75,6 +79,45 @@ describe('debian-120', () => {
     }
     expect(r.layers.reduce((s: number, l: { narSize: number }) => s + l.narSize, 0)).toBe(planned);
     expect(r.sharedLayers).toHaveLength(10);
+  });
+
+  it('report: what a bump of the most widely used libraries pushes again, per strategy', () => {
+    const bumps = baseReport.bumps as { path: string; images: number; changedPaths: number; changedBytes: number; push: { id: string; bytes: number; ratio: number }[] }[];
+    expect(bumps).toHaveLength(3);
+    // zlib is in 113 of the 120 images: the most widely used library short of all of them.
+    expect(bumps[0]!.path).toMatch(/-zlib1g-1_1\.2\.13\.dfsg-1$/);
+    const store = new Map<string, Entry>();
+    for (const entries of baseClosures.values()) for (const e of entries) store.set(e.path, e);
+    const users = new Map<string, string[]>();
+    for (const e of store.values()) for (const ref of e.references) users.set(ref, [...(users.get(ref) ?? []), e.path]);
+    for (const bump of bumps) {
+      // Recomputed from the closure files and the committed lock, not from planner's graph.
+      const changed = new Set<string>();
+      const stack = [bump.path];
+      while (stack.length > 0) {
+        const x = stack.pop()!;
+        if (changed.has(x)) continue;
+        changed.add(x);
+        stack.push(...(users.get(x) ?? []));
+      }
+      expect(bump.changedPaths).toBe(changed.size);
+      expect(bump.changedBytes).toBe([...changed].reduce((sum, p) => sum + store.get(p)!.narSize, 0));
+      expect(bump.images).toBe([...baseClosures.values()].filter((entries) => entries.some((e) => e.path === bump.path)).length);
+      const touched = baseLock.layers.filter((layer) => layer.paths.some((p) => changed.has(p)));
+      const by = (id: string) => bump.push.find((x) => x.id === id)!;
+      expect(by('planner').bytes).toBe(touched.reduce((sum, layer) => sum + layer.narSize, 0));
+      expect(by('lower-bound').ratio).toBe(1);
+      // The issue's target for a library bump (at most 1.10x the changed bytes), on the real graph.
+      expect(by('planner').ratio).toBeLessThanOrEqual(1.1);
+      for (const id of ['single', 'popularity', 'auto-layer']) expect(by(id).ratio).toBeGreaterThan(by('planner').ratio);
+    }
+  });
+
+  it('report --bumps: how many libraries, 0 for none, a usage error for nonsense', () => {
+    expect(json<{ bumps: unknown[] }>(planner(['report', '--json', '--bumps', '0', '--top', '0'], { cwd: dir })).bumps).toEqual([]);
+    const bad = planner(['report', '--bumps', '-1'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('[E_USAGE]');
   });
 
   it('check: a rebuilt dependency and an added service, against the base commit and its lock', () => {

@@ -9,7 +9,7 @@ const UNIQUE = 109_800_000;
 const CLOSURES = { 'a:latest': 57_300_000, 'b:latest': 68_300_000, 'c:latest': 56_800_000 };
 
 /** The documented top-level fields of `planner report --json` (docs/report.md). */
-const REPORT_FIELDS = ['schemaVersion', 'workspace', 'base', 'totals', 'strategies', 'savings', 'images', 'sharedLayers', 'layers'];
+const REPORT_FIELDS = ['schemaVersion', 'workspace', 'base', 'totals', 'strategies', 'savings', 'images', 'sharedLayers', 'layers', 'bumps'];
 
 interface Report {
   schemaVersion: number;

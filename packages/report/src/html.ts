@@ -1,5 +1,6 @@
 import { formatBytes, formatCount, formatPercent, formatRatio, storeName } from './format.js';
 import type { ReportData, StrategyFigures } from './types.js';
+import { BUMP_NOTE } from './markdown.js';
 
 /**
  * `planner report --html FILE`: one self-contained page (inline CSS and SVG, no scripts,
@@ -191,6 +192,32 @@ export function reportHtml(data: ReportData, options: HtmlOptions = {}): string 
         `<td title="${esc(l.images.join(', '))}">${esc(l.images.slice(0, 8).join(', '))}${l.images.length > 8 ? ` <span class="muted">+${l.images.length - 8} more</span>` : ''}</td></tr>`,
     )
     .join('\n');
+  const bumpIds = data.bumps[0]?.push.filter((p) => p.id !== 'lower-bound').map((p) => p.id) ?? [];
+  const bumpRows = data.bumps
+    .map(
+      (b) =>
+        `<tr data-path="${esc(b.path)}"><td title="${esc(b.path)}"><code>${esc(storeName(b.path))}</code></td><td class="r">${formatCount(b.images)}</td>` +
+        `<td class="r" data-field="changedBytes" data-bytes="${b.changedBytes}">${esc(formatBytes(b.changedBytes))}</td>` +
+        bumpIds
+          .map((id) => {
+            const p = b.push.find((x) => x.id === id)!;
+            return `<td class="r" data-strategy="${id}" data-bytes="${p.bytes}" data-ratio="${p.ratio ?? ''}">${esc(formatRatio(p.ratio))}</td>`;
+          })
+          .join('') +
+        `</tr>`,
+    )
+    .join('\n');
+  const bumpSection =
+    data.bumps.length === 0
+      ? ''
+      : `<h2>Library bumps</h2>
+<div class="scroll"><table id="bumps">
+<thead><tr><th>library</th><th class="r">images</th><th class="r">changed</th>${bumpIds.map((id) => `<th class="r">${esc(data.strategies.find((s) => s.id === id)?.label ?? id)}</th>`).join('')}</tr></thead>
+<tbody>
+${bumpRows}
+</tbody></table></div>
+<p class="muted">${esc(BUMP_NOTE)}</p>
+`;
   const lower = data.strategies.find((s) => s.id === 'lower-bound')!;
   return `<!doctype html>
 <html lang="en">
@@ -231,7 +258,7 @@ ${strategyRows}
 <tbody>
 ${sharedRows}
 </tbody></table></div>
-<h2>Images</h2>
+${bumpSection}<h2>Images</h2>
 <div class="scroll"><table id="images">
 <thead><tr><th>image</th><th class="r">closure</th><th class="r">layers/budget</th><th class="r">shared</th><th class="r">private</th>${hasPush ? '<th class="r">pull</th>' : ''}</tr></thead>
 <tbody>

@@ -1,8 +1,9 @@
 export type * from './types.js';
 export { buildReport, layerReports, type ReportInput, type StrategyPlans } from './report.js';
+export { libraryBumps } from './bumps.js';
 export { buildCheck, parseBytes, parseGrowth, type CheckInput, type Thresholds } from './check.js';
 export { explainImage, explainPath, resolveTarget, type ExplainTarget } from './explain.js';
-export { reportMarkdown, checkMarkdown, type MarkdownOptions } from './markdown.js';
+export { BUMP_NOTE, bumpTable, reportMarkdown, checkMarkdown, type MarkdownOptions } from './markdown.js';
 export { reportHtml, type HtmlOptions } from './html.js';
 export { coldPullBytes, diffLayers, imageBytes, imagePullBytes, layersById, planImage, pushBytes, registryBytes, usedLayerIds, type LayerDiff } from './measures.js';
 export { formatBytes, formatChange, formatCount, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';

@@ -7,6 +7,7 @@ import {
   checkMarkdown,
   diffLayers,
   imagePullBytes,
+  libraryBumps,
   parseBytes,
   parseGrowth,
   pushBytes,
@@ -74,6 +75,44 @@ describe('report', () => {
     expect(one.strategies.find((s) => s.id === 'single')!.registryBytes).toBe(160 + 570);
     expect(reportMarkdown(one)).toBe(reportMarkdown(two));
     expect(reportHtml(one)).toContain(`data-figure="planner.registryBytes" data-bytes="${one.strategies[0]!.registryBytes}"`);
+  });
+});
+
+describe('library bumps', () => {
+  // x, y, z all have libc; zlib is in x and y (and zdev, which depends on it), tls in y and z.
+  const info = (name: string, size: number, refs: string[] = []) => ({ path: p(name), narHash: `sha256-${name}`, narSize: size, references: refs.map(p) });
+  const all = { libc: info('libc', 100), zlib: info('zlib', 10, ['libc']), zdev: info('zdev', 30, ['zlib']), tls: info('tls', 20, ['libc']) };
+  const app = (name: string, refs: string[]) => info(name, 5, refs);
+  const closure = (...entries: ReturnType<typeof info>[]) => new Map(entries.map((e) => [e.path, e]));
+  const g = buildSharedGraph(
+    new Map([
+      ['x:1', closure(all.libc, all.zlib, all.zdev, app('ax', ['zdev']))],
+      ['y:1', closure(all.libc, all.zlib, all.zdev, all.tls, app('ay', ['zdev', 'tls']))],
+      ['z:1', closure(all.libc, all.tls, app('az', ['tls']))],
+    ]),
+    ['x', 'y', 'z'].map((n) => ({ ref: `${n}:1`, name: n, tag: '1', roots: [p(`a${n}`)], maxLayers: 10, baseLayers: 0 })),
+  );
+
+  it('picks the paths in the most images short of all, most dependents first, and measures each strategy', () => {
+    const plans = strategyPlans(g);
+    const bumps = libraryBumps(g, plans, 5);
+    // libc is in every image, the apps are roots: zlib (2 images, 4 dependents with itself)
+    // first, then tls and zdev (2 images, 3 dependents each: by path).
+    expect(bumps.map((b) => [b.path, b.images, b.changedPaths, b.changedBytes])).toEqual([
+      [p('zlib'), 2, 4, 10 + 30 + 5 + 5],
+      [p('tls'), 2, 3, 20 + 5 + 5],
+      [p('zdev'), 2, 3, 30 + 5 + 5],
+    ]);
+    const zlib = bumps[0]!;
+    const by = (id: string) => zlib.push.find((x) => x.id === id)!;
+    // One layer per image: x's and y's whole closures go again.
+    expect(by('single')).toEqual({ id: 'single', bytes: 145 + 165, ratio: 310 / 50 });
+    expect(by('lower-bound')).toEqual({ id: 'lower-bound', bytes: 50, ratio: 1 });
+    const changed = new Set([p('zlib'), p('zdev'), p('ax'), p('ay')]);
+    const touched = plans.planner.layers.filter((l) => l.paths.some((x) => changed.has(x)));
+    expect(by('planner').bytes).toBe(touched.reduce((sum, l) => sum + l.narSize, 0));
+    expect(libraryBumps(g, plans, 0)).toEqual([]);
+    expect(libraryBumps(g, plans, 1).map((b) => b.path)).toEqual([p('zlib')]);
   });
 });
 

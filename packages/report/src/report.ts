@@ -1,5 +1,6 @@
 import type { SharedGraph } from '@planner/graph';
 import type { Plan, PlanLayer } from '@planner/layering';
+import { libraryBumps } from './bumps.js';
 import { coldPullBytes, imagePullBytes, layersById, pushBytes, ratio, registryBytes, usedLayerIds } from './measures.js';
 import { STRATEGIES } from './strategies.js';
 import type { BaseInfo, Comparison, ImageReport, LayerReport, ReportData, Savings, StrategyFigures } from './types.js';
@@ -21,6 +22,8 @@ export interface ReportInput {
   base?: { info: BaseInfo; plans: Partial<StrategyPlans> };
   /** How many shared layers to list (default 10). */
   top?: number;
+  /** How many of the most widely used libraries to simulate a bump of (default 3; 0: none). */
+  bumps?: number;
 }
 
 function largestPaths(layer: PlanLayer, graph: SharedGraph | undefined, sizes?: ReadonlyMap<string, number>, count = 3): string[] {
@@ -160,5 +163,6 @@ export function buildReport(input: ReportInput): ReportData {
     images,
     sharedLayers,
     layers,
+    bumps: libraryBumps(graph, plans, input.bumps ?? 3),
   };
 }

@@ -81,6 +81,22 @@ export interface LayerReport {
   largestPaths: string[];
 }
 
+export interface BumpReport {
+  /** The library's store path. */
+  path: string;
+  /** Images whose closure holds it. */
+  images: number;
+  /** It and every path depending on it: the paths a bump gives new hashes. */
+  changedPaths: number;
+  changedBytes: number;
+  /**
+   * Per strategy, planner first: the bytes of the distinct layers holding a changed path
+   * (pushed again whole), and `ratio` = bytes / changedBytes (1 = only what changed). The
+   * lower bound is the changed bytes themselves.
+   */
+  push: { id: StrategyId; bytes: number; ratio: number | null }[];
+}
+
 export interface BaseInfo {
   /** The git revision given with --base, or null for --base-lock. */
   ref: string | null;
@@ -115,6 +131,8 @@ export interface ReportData {
   sharedLayers: LayerReport[];
   /** Every layer of the plan, bottom first (the HTML heatmap's columns). */
   layers: LayerReport[];
+  /** What bumping each of the most widely used libraries would push again (at most --bumps). */
+  bumps: BumpReport[];
 }
 
 export type CheckName = 'lock-drift' | 'max-push-bytes' | 'max-closure-growth' | 'min-savings-vs-auto-layer' | 'budget';

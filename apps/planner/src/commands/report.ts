@@ -13,6 +13,7 @@ interface ReportArgs extends BaseArgs {
   markdown?: boolean;
   html?: string;
   top?: number;
+  bumps?: number;
 }
 
 export interface ReportCommandData {
@@ -43,10 +44,14 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
       .option('base-lock', { type: 'string', describe: 'Lock file to measure the update push against (planner only)' })
       .option('markdown', { type: 'boolean', describe: 'Print Markdown (for a PR comment) instead of a table' })
       .option('html', { type: 'string', describe: 'Also write a self-contained HTML report to FILE' })
-      .option('top', { type: 'number', default: 10, describe: 'How many shared layers to list' }),
+      .option('top', { type: 'number', default: 10, describe: 'How many shared layers to list' })
+      .option('bumps', { type: 'number', default: 3, describe: 'How many of the most widely used libraries to simulate a bump of (0: none)' }),
   run: async (argv, ui) => {
     if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 0)) {
       throw new PlannerError('E_USAGE', `--top ${argv.top}: expected a whole number`, { hint: 'e.g. --top 20' });
+    }
+    if (argv.bumps !== undefined && (!Number.isInteger(argv.bumps) || argv.bumps < 0)) {
+      throw new PlannerError('E_USAGE', `--bumps ${argv.bumps}: expected a whole number`, { hint: 'e.g. --bumps 5, or --bumps 0 for none' });
     }
     const ctx = await loadContext(argv);
     const committed = (await readLockFile(path.join(ctx.workspace.root, LOCK_FILE)))?.plan;
@@ -58,6 +63,7 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
       plans,
       ...(base ? { base } : {}),
       top: argv.top ?? 10,
+      bumps: argv.bumps ?? 3,
     });
     let htmlFile: string | undefined;
     if (argv.html !== undefined) {

@@ -1,4 +1,4 @@
-import { formatPercent, reportMarkdown, storeName, type ReportData } from '@planner/report';
+import { BUMP_NOTE, bumpTable, formatPercent, reportMarkdown, storeName, type ReportData } from '@planner/report';
 import type { ReportCommandData } from '../commands/report.js';
 import { formatBytes, formatCount, formatRatio, table } from './format.js';
 import type { Ui } from './ui.js';
@@ -60,6 +60,12 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
       l.images.length > 3 ? `${l.images.slice(0, 3).join(', ')}, +${l.images.length - 3}` : l.images.join(', '),
     ]);
     out.push(table(['layer', 'size', 'images', 'saved', 'largest paths', 'used by'], layerRows, ['left', 'right', 'right', 'right', 'left', 'left']));
+  }
+  if (data.bumps.length > 0) {
+    const [header, rows, align] = bumpTable(data);
+    out.push('', ui.c.bold('Library bumps'));
+    out.push(table(header, rows, align.map((a) => (a === 'r' ? 'right' : 'left'))));
+    out.push(ui.c.dim(BUMP_NOTE));
   }
   return out.join('\n');
 }

@@ -1,0 +1,99 @@
+import type { SharedGraph } from '@planner/graph';
+import type { Plan } from '@planner/layering';
+import { ratio, usedLayerIds } from './measures.js';
+import type { StrategyPlans } from './report.js';
+import { STRATEGIES } from './strategies.js';
+import type { BumpReport } from './types.js';
+
+/**
+ * What bumping each of the `count` most widely used libraries would push again, per
+ * strategy. A bump gives the library and every path depending on it new store paths (new
+ * hashes, as Nix does); every layer holding one of them gets a new digest and is pushed
+ * again whole, unchanged paths included. Measured on the plans as they are: the bytes of the
+ * distinct layers holding a changed path, against the changed bytes themselves (what the
+ * lower bound pushes: nothing can push less). It is the push of an update that keeps the
+ * layers' grouping, which is what the lock does for the planner (re-planning may regroup
+ * the changed paths: bench/layering/churn.ts measures that).
+ *
+ * The libraries: non-root paths in the most images short of all of them (a path in every
+ * image, like libc, changes nearly everything whatever the layering), ties broken by the
+ * most dependents, then by path.
+ */
+export function libraryBumps(graph: SharedGraph, plans: StrategyPlans, count: number): BumpReport[] {
+  if (count <= 0) return [];
+  const n = graph.paths.length;
+  const isRoot = new Uint8Array(n);
+  for (const image of graph.images) for (const root of image.roots) isRoot[root] = 1;
+  const users: number[][] = Array.from({ length: n }, () => []);
+  graph.references.forEach((refs, id) => {
+    for (const r of refs) users[r]!.push(id);
+  });
+  const dependents = (id: number): number[] => {
+    const seen = new Uint8Array(n);
+    const out: number[] = [];
+    const stack = [id];
+    seen[id] = 1;
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      out.push(x);
+      for (const u of users[x]!) {
+        if (seen[u] === 0) {
+          seen[u] = 1;
+          stack.push(u);
+        }
+      }
+    }
+    return out.sort((a, b) => a - b);
+  };
+  // Candidates by popularity; dependents are counted only for the popularity levels needed.
+  const candidates: number[] = [];
+  for (let id = 0; id < n; id++) if (isRoot[id] === 0 && graph.popularity[id]! < graph.images.length) candidates.push(id);
+  candidates.sort((a, b) => graph.popularity[b]! - graph.popularity[a]! || a - b);
+  const chosen: { id: number; changed: number[] }[] = [];
+  for (let at = 0; at < candidates.length && chosen.length < count; ) {
+    const level = graph.popularity[candidates[at]!]!;
+    const tied: { id: number; changed: number[] }[] = [];
+    while (at < candidates.length && graph.popularity[candidates[at]!] === level) {
+      const id = candidates[at++]!;
+      tied.push({ id, changed: dependents(id) });
+    }
+    tied.sort((a, b) => b.changed.length - a.changed.length || a.id - b.id);
+    chosen.push(...tied.slice(0, count - chosen.length));
+  }
+  const layerSets = STRATEGIES.map(({ id }) => ({ id, layers: pathLayers(graph, plans[id]) }));
+  return chosen.map(({ id, changed }) => {
+    let changedBytes = 0;
+    for (const p of changed) changedBytes += graph.narSize[p]!;
+    const push = layerSets.map(({ id: strategy, layers }) => {
+      const touched = new Set<number>();
+      for (const p of changed) for (const layer of layers.of[p] ?? []) touched.add(layer);
+      let bytes = 0;
+      for (const layer of touched) bytes += layers.size[layer]!;
+      // The lower bound stores every path once in a layer per set of images; what any plan must push is the changed bytes.
+      if (strategy === 'lower-bound') bytes = changedBytes;
+      return { id: strategy, bytes, ratio: ratio(bytes, changedBytes) };
+    });
+    return { path: graph.paths[id]!, images: graph.popularity[id]!, changedPaths: changed.length, changedBytes, push };
+  });
+}
+
+/** For each path id, the (used, distinct) layers of the plan holding it, and each layer's bytes. */
+function pathLayers(graph: SharedGraph, plan: Plan): { of: number[][]; size: number[] } {
+  const index = new Map<string, number>();
+  graph.paths.forEach((p, id) => index.set(p, id));
+  const used = usedLayerIds(plan);
+  const of: number[][] = [];
+  const size: number[] = [];
+  const seen = new Set<string>();
+  for (const layer of plan.layers) {
+    if (!used.has(layer.id) || seen.has(layer.id)) continue;
+    seen.add(layer.id);
+    const k = size.length;
+    size.push(layer.narSize);
+    for (const p of layer.paths) {
+      const id = index.get(p);
+      if (id !== undefined) (of[id] ??= []).push(k);
+    }
+  }
+  return { of, size };
+}
