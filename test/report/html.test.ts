@@ -156,13 +156,13 @@ describe('planner report --html', () => {
     const rows = elements(dom, 'data-path=').filter((e) => e.tag === 'tr');
     expect(rows.map((r) => unescape(r['data-path']!))).toEqual(report.bumps.map((b: { path: string }) => b.path));
     expect(rows.length).toBeGreaterThan(0);
-    for (const bump of report.bumps as { path: string; changedBytes: number; push: { id: string; bytes: number; ratio: number }[] }[]) {
+    for (const bump of report.bumps as { path: string; changedBytes: number; push: { id: string; bytes: number; ratioToChanged: number }[] }[]) {
       const from = dom.indexOf(`<tr data-path="${bump.path}"`);
       const row = dom.slice(from, dom.indexOf('</tr>', from));
       expect(Number(elements(row, 'data-field="changedBytes"')[0]!['data-bytes'])).toBe(bump.changedBytes);
       const cells = elements(row, 'data-strategy=');
       expect(cells.map((c) => [c['data-strategy'], Number(c['data-bytes']), Number(c['data-ratio'])])).toEqual(
-        bump.push.filter((p) => p.id !== 'lower-bound').map((p) => [p.id, p.bytes, p.ratio]),
+        bump.push.filter((p) => p.id !== 'lower-bound').map((p) => [p.id, p.bytes, p.ratioToChanged]),
       );
     }
   });

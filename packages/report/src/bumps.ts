@@ -15,9 +15,11 @@ import type { BumpReport } from './types.js';
  * layers' grouping, which is what the lock does for the planner (re-planning may regroup
  * the changed paths: bench/layering/churn.ts measures that).
  *
- * The libraries: non-root paths in the most images short of all of them (a path in every
- * image, like libc, changes nearly everything whatever the layering), ties broken by the
- * most dependents, then by path.
+ * The libraries: paths that are no image's root, in the most images short of all of them (a
+ * path in every image, like libc, changes nearly everything whatever the layering), ties
+ * broken by the most dependents, then by path. Counting dependents is a search per path of a
+ * popularity level that is needed (each costs what it visits), so a workspace of two images,
+ * where every path but the roots sits at one level, costs one search per path.
  */
 export function libraryBumps(graph: SharedGraph, plans: StrategyPlans, count: number): BumpReport[] {
   if (count <= 0) return [];
@@ -28,40 +30,48 @@ export function libraryBumps(graph: SharedGraph, plans: StrategyPlans, count: nu
   graph.references.forEach((refs, id) => {
     for (const r of refs) users[r]!.push(id);
   });
-  const dependents = (id: number): number[] => {
-    const seen = new Uint8Array(n);
-    const out: number[] = [];
+  // One visited array for every search, told apart by a stamp: a search costs what it visits.
+  const stamp = new Uint32Array(n);
+  let round = 0;
+  const dependents = (id: number, collect?: number[]): number => {
+    round++;
     const stack = [id];
-    seen[id] = 1;
+    stamp[id] = round;
+    let found = 0;
     while (stack.length > 0) {
       const x = stack.pop()!;
-      out.push(x);
+      found++;
+      collect?.push(x);
       for (const u of users[x]!) {
-        if (seen[u] === 0) {
-          seen[u] = 1;
+        if (stamp[u] !== round) {
+          stamp[u] = round;
           stack.push(u);
         }
       }
     }
-    return out.sort((a, b) => a - b);
+    return found;
   };
   // Candidates by popularity; dependents are counted only for the popularity levels needed.
   const candidates: number[] = [];
   for (let id = 0; id < n; id++) if (isRoot[id] === 0 && graph.popularity[id]! < graph.images.length) candidates.push(id);
   candidates.sort((a, b) => graph.popularity[b]! - graph.popularity[a]! || a - b);
-  const chosen: { id: number; changed: number[] }[] = [];
+  const chosen: number[] = [];
   for (let at = 0; at < candidates.length && chosen.length < count; ) {
     const level = graph.popularity[candidates[at]!]!;
-    const tied: { id: number; changed: number[] }[] = [];
+    const tied: { id: number; size: number }[] = [];
     while (at < candidates.length && graph.popularity[candidates[at]!] === level) {
       const id = candidates[at++]!;
-      tied.push({ id, changed: dependents(id) });
+      tied.push({ id, size: dependents(id) });
     }
-    tied.sort((a, b) => b.changed.length - a.changed.length || a.id - b.id);
-    chosen.push(...tied.slice(0, count - chosen.length));
+    tied.sort((a, b) => b.size - a.size || a.id - b.id);
+    for (const t of tied.slice(0, count - chosen.length)) chosen.push(t.id);
   }
-  const layerSets = STRATEGIES.map(({ id }) => ({ id, layers: pathLayers(graph, plans[id]) }));
-  return chosen.map(({ id, changed }) => {
+  // Plans cover every path of every closure (verifyPlan), so every changed path is in some
+  // layer of each strategy and no strategy pushes less than the changed bytes.
+  const layerSets = STRATEGIES.filter(({ id }) => id !== 'lower-bound').map(({ id }) => ({ id, layers: pathLayers(graph, plans[id]) }));
+  return chosen.map((id) => {
+    const changed: number[] = [];
+    dependents(id, changed);
     let changedBytes = 0;
     for (const p of changed) changedBytes += graph.narSize[p]!;
     const push = layerSets.map(({ id: strategy, layers }) => {
@@ -69,10 +79,10 @@ export function libraryBumps(graph: SharedGraph, plans: StrategyPlans, count: nu
       for (const p of changed) for (const layer of layers.of[p] ?? []) touched.add(layer);
       let bytes = 0;
       for (const layer of touched) bytes += layers.size[layer]!;
-      // The lower bound stores every path once in a layer per set of images; what any plan must push is the changed bytes.
-      if (strategy === 'lower-bound') bytes = changedBytes;
-      return { id: strategy, bytes, ratio: ratio(bytes, changedBytes) };
+      return { id: strategy, bytes, ratioToChanged: ratio(bytes, changedBytes) };
     });
+    // What any plan must push: the changed bytes themselves.
+    push.push({ id: 'lower-bound', bytes: changedBytes, ratioToChanged: ratio(changedBytes, changedBytes) });
     return { path: graph.paths[id]!, images: graph.popularity[id]!, changedPaths: changed.length, changedBytes, push };
   });
 }

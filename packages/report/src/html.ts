@@ -1,6 +1,6 @@
 import { formatBytes, formatCount, formatPercent, formatRatio, storeName } from './format.js';
 import type { ReportData, StrategyFigures } from './types.js';
-import { BUMP_NOTE } from './markdown.js';
+import { BUMP_NOTE, BUMP_TITLE } from './bump-table.js';
 
 /**
  * `planner report --html FILE`: one self-contained page (inline CSS and SVG, no scripts,
@@ -201,7 +201,7 @@ export function reportHtml(data: ReportData, options: HtmlOptions = {}): string 
         bumpIds
           .map((id) => {
             const p = b.push.find((x) => x.id === id)!;
-            return `<td class="r" data-strategy="${id}" data-bytes="${p.bytes}" data-ratio="${p.ratio ?? ''}">${esc(formatRatio(p.ratio))}</td>`;
+            return `<td class="r" data-strategy="${id}" data-bytes="${p.bytes}" data-ratio="${p.ratioToChanged ?? ''}">${esc(formatRatio(p.ratioToChanged))}</td>`;
           })
           .join('') +
         `</tr>`,
@@ -210,7 +210,7 @@ export function reportHtml(data: ReportData, options: HtmlOptions = {}): string 
   const bumpSection =
     data.bumps.length === 0
       ? ''
-      : `<h2>Library bumps</h2>
+      : `<h2>${esc(BUMP_TITLE)}</h2>
 <div class="scroll"><table id="bumps">
 <thead><tr><th>library</th><th class="r">images</th><th class="r">changed</th>${bumpIds.map((id) => `<th class="r">${esc(data.strategies.find((s) => s.id === id)?.label ?? id)}</th>`).join('')}</tr></thead>
 <tbody>

@@ -3,7 +3,8 @@ export { buildReport, layerReports, type ReportInput, type StrategyPlans } from 
 export { libraryBumps } from './bumps.js';
 export { buildCheck, parseBytes, parseGrowth, type CheckInput, type Thresholds } from './check.js';
 export { explainImage, explainPath, resolveTarget, type ExplainTarget } from './explain.js';
-export { BUMP_NOTE, bumpTable, reportMarkdown, checkMarkdown, type MarkdownOptions } from './markdown.js';
+export { reportMarkdown, checkMarkdown, type MarkdownOptions } from './markdown.js';
+export { BUMP_NOTE, BUMP_TITLE, bumpTable } from './bump-table.js';
 export { reportHtml, type HtmlOptions } from './html.js';
 export { coldPullBytes, diffLayers, imageBytes, imagePullBytes, layersById, planImage, pushBytes, registryBytes, usedLayerIds, type LayerDiff } from './measures.js';
 export { formatBytes, formatChange, formatCount, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';

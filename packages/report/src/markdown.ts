@@ -1,4 +1,5 @@
 import { formatBytes, formatChange, formatCount, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';
+import { BUMP_NOTE, BUMP_TITLE, bumpTable } from './bump-table.js';
 import type { CheckData, CheckOutcome, ReportData } from './types.js';
 
 /** Markdown for PR comments and $GITHUB_STEP_SUMMARY. Deterministic: no dates, no temp paths. */
@@ -82,7 +83,7 @@ export function reportMarkdown(data: ReportData, options: MarkdownOptions = {}):
     out.push('');
   }
   if (data.bumps.length > 0) {
-    out.push('#### Library bumps');
+    out.push(`#### ${BUMP_TITLE}`);
     out.push('');
     out.push(mdTable(...bumpTable(data)));
     out.push('');
@@ -90,22 +91,6 @@ export function reportMarkdown(data: ReportData, options: MarkdownOptions = {}):
     out.push('');
   }
   return `${out.join('\n').trimEnd()}\n`;
-}
-
-/** What each strategy pushes again when a library and its dependents change, over the changed bytes. */
-export const BUMP_NOTE = 'Pushed again when the library and everything depending on it get new hashes: the layers holding a changed path, over the changed bytes (1.00x = only what changed).';
-
-/** Header, rows and alignment of the library bumps table (Markdown and terminal). */
-export function bumpTable(data: ReportData): [string[], string[][], ('l' | 'r')[]] {
-  const strategies = data.bumps[0]?.push.filter((p) => p.id !== 'lower-bound').map((p) => p.id) ?? [];
-  const labels = strategies.map((id) => data.strategies.find((s) => s.id === id)?.label ?? id);
-  const rows = data.bumps.map((b) => [
-    storeName(b.path),
-    formatCount(b.images),
-    formatBytes(b.changedBytes),
-    ...strategies.map((id) => formatRatio(b.push.find((p) => p.id === id)!.ratio)),
-  ]);
-  return [['library', 'images', 'changed', ...labels], rows, ['l', 'r', 'r', ...strategies.map(() => 'r' as const)]];
 }
 
 const ICON: Record<CheckOutcome['status'], string> = { pass: 'pass', fail: '**FAIL**', skip: 'skip' };

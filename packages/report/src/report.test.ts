@@ -79,14 +79,15 @@ describe('report', () => {
 });
 
 describe('library bumps', () => {
-  // x, y, z all have libc; zlib is in x and y (and zdev, which depends on it), tls in y and z.
+  // x, y, z all have libc; zlib is in x and y (and zdev, which depends on it), tls in y and
+  // z, xlib in x alone.
   const info = (name: string, size: number, refs: string[] = []) => ({ path: p(name), narHash: `sha256-${name}`, narSize: size, references: refs.map(p) });
-  const all = { libc: info('libc', 100), zlib: info('zlib', 10, ['libc']), zdev: info('zdev', 30, ['zlib']), tls: info('tls', 20, ['libc']) };
+  const all = { libc: info('libc', 100), zlib: info('zlib', 10, ['libc']), zdev: info('zdev', 30, ['zlib']), tls: info('tls', 20, ['libc']), xlib: info('xlib', 7) };
   const app = (name: string, refs: string[]) => info(name, 5, refs);
   const closure = (...entries: ReturnType<typeof info>[]) => new Map(entries.map((e) => [e.path, e]));
   const g = buildSharedGraph(
     new Map([
-      ['x:1', closure(all.libc, all.zlib, all.zdev, app('ax', ['zdev']))],
+      ['x:1', closure(all.libc, all.zlib, all.zdev, all.xlib, app('ax', ['zdev', 'xlib']))],
       ['y:1', closure(all.libc, all.zlib, all.zdev, all.tls, app('ay', ['zdev', 'tls']))],
       ['z:1', closure(all.libc, all.tls, app('az', ['tls']))],
     ]),
@@ -96,21 +97,28 @@ describe('library bumps', () => {
   it('picks the paths in the most images short of all, most dependents first, and measures each strategy', () => {
     const plans = strategyPlans(g);
     const bumps = libraryBumps(g, plans, 5);
-    // libc is in every image, the apps are roots: zlib (2 images, 4 dependents with itself)
-    // first, then tls and zdev (2 images, 3 dependents each: by path).
+    // libc is in every image and the apps are roots. In two images: zlib (4 dependents with
+    // itself), then tls and zdev (3 each: by path); then xlib, in one image.
     expect(bumps.map((b) => [b.path, b.images, b.changedPaths, b.changedBytes])).toEqual([
       [p('zlib'), 2, 4, 10 + 30 + 5 + 5],
       [p('tls'), 2, 3, 20 + 5 + 5],
       [p('zdev'), 2, 3, 30 + 5 + 5],
+      [p('xlib'), 1, 2, 7 + 5],
     ]);
     const zlib = bumps[0]!;
     const by = (id: string) => zlib.push.find((x) => x.id === id)!;
+    expect(zlib.push.map((x) => x.id)).toEqual(['planner', 'single', 'popularity', 'auto-layer', 'lower-bound']);
     // One layer per image: x's and y's whole closures go again.
-    expect(by('single')).toEqual({ id: 'single', bytes: 145 + 165, ratio: 310 / 50 });
-    expect(by('lower-bound')).toEqual({ id: 'lower-bound', bytes: 50, ratio: 1 });
+    expect(by('single')).toEqual({ id: 'single', bytes: 152 + 165, ratioToChanged: 317 / 50 });
+    expect(by('lower-bound')).toEqual({ id: 'lower-bound', bytes: 50, ratioToChanged: 1 });
+    // The others from their plans: every distinct layer that some image uses and that holds a changed path, once.
     const changed = new Set([p('zlib'), p('zdev'), p('ax'), p('ay')]);
-    const touched = plans.planner.layers.filter((l) => l.paths.some((x) => changed.has(x)));
-    expect(by('planner').bytes).toBe(touched.reduce((sum, l) => sum + l.narSize, 0));
+    for (const id of ['planner', 'popularity', 'auto-layer'] as const) {
+      const used = new Set(plans[id].images.flatMap((i) => i.layers));
+      const touched = new Map(plans[id].layers.filter((l) => used.has(l.id) && l.paths.some((x) => changed.has(x))).map((l) => [l.id, l.narSize]));
+      const bytes = [...touched.values()].reduce((sum, size) => sum + size, 0);
+      expect(by(id)).toEqual({ id, bytes, ratioToChanged: bytes / 50 });
+    }
     expect(libraryBumps(g, plans, 0)).toEqual([]);
     expect(libraryBumps(g, plans, 1).map((b) => b.path)).toEqual([p('zlib')]);
   });

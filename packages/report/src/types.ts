@@ -91,10 +91,11 @@ export interface BumpReport {
   changedBytes: number;
   /**
    * Per strategy, planner first: the bytes of the distinct layers holding a changed path
-   * (pushed again whole), and `ratio` = bytes / changedBytes (1 = only what changed). The
-   * lower bound is the changed bytes themselves.
+   * (pushed again whole), and `ratioToChanged` = bytes / changedBytes (1 = only what changed;
+   * unlike the savings ratios, lower is better). The lower bound is the changed bytes
+   * themselves. Null only if changedBytes is 0 while bytes is not.
    */
-  push: { id: StrategyId; bytes: number; ratio: number | null }[];
+  push: { id: StrategyId; bytes: number; ratioToChanged: number | null }[];
 }
 
 export interface BaseInfo {

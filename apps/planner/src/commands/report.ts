@@ -37,7 +37,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 
 export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
   command: 'report',
-  describe: 'Savings against single-layer, per-image popularity and auto-layer images and the lower bound',
+  describe: 'Savings against single-layer, per-image popularity and auto-layer images and the lower bound, and what library bumps re-push',
   builder: (y) =>
     y
       .option('base', { type: 'string', describe: 'Git revision to measure the update push and pulls against' })

@@ -1,4 +1,4 @@
-import { BUMP_NOTE, bumpTable, formatPercent, reportMarkdown, storeName, type ReportData } from '@planner/report';
+import { BUMP_NOTE, BUMP_TITLE, bumpTable, formatPercent, reportMarkdown, storeName, type ReportData } from '@planner/report';
 import type { ReportCommandData } from '../commands/report.js';
 import { formatBytes, formatCount, formatRatio, table } from './format.js';
 import type { Ui } from './ui.js';
@@ -63,7 +63,7 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
   }
   if (data.bumps.length > 0) {
     const [header, rows, align] = bumpTable(data);
-    out.push('', ui.c.bold('Library bumps'));
+    out.push('', ui.c.bold(BUMP_TITLE));
     out.push(table(header, rows, align.map((a) => (a === 'r' ? 'right' : 'left'))));
     out.push(ui.c.dim(BUMP_NOTE));
   }
