@@ -153,6 +153,15 @@ export function imageSetKey(graph: SharedGraph, id: number): string {
   return key;
 }
 
+/** referrers[id] = ids of the paths that refer to `id` (the reverse of `references`), ascending. */
+export function referrersOf(graph: SharedGraph): number[][] {
+  const referrers: number[][] = Array.from({ length: graph.paths.length }, () => []);
+  graph.references.forEach((refs, id) => {
+    for (const ref of refs) referrers[ref]!.push(id);
+  });
+  return referrers;
+}
+
 /** Refs of the images containing path `id`, sorted. */
 export function imagesOf(graph: SharedGraph, id: number): string[] {
   return graph.graph.getNodeAttribute(graph.paths[id]!, 'images');

@@ -1,4 +1,4 @@
-import type { SharedGraph } from '@planner/graph';
+import { referrersOf, type SharedGraph } from '@planner/graph';
 import type { Plan } from '@planner/layering';
 import { ratio, usedLayerIds } from './measures.js';
 import type { StrategyPlans } from './report.js';
@@ -26,10 +26,7 @@ export function libraryBumps(graph: SharedGraph, plans: StrategyPlans, count: nu
   const n = graph.paths.length;
   const isRoot = new Uint8Array(n);
   for (const image of graph.images) for (const root of image.roots) isRoot[root] = 1;
-  const users: number[][] = Array.from({ length: n }, () => []);
-  graph.references.forEach((refs, id) => {
-    for (const r of refs) users[r]!.push(id);
-  });
+  const users = referrersOf(graph);
   // One visited array for every search, told apart by a stamp: a search costs what it visits.
   const stamp = new Uint32Array(n);
   let round = 0;
@@ -68,7 +65,9 @@ export function libraryBumps(graph: SharedGraph, plans: StrategyPlans, count: nu
   }
   // Plans cover every path of every closure (verifyPlan), so every changed path is in some
   // layer of each strategy and no strategy pushes less than the changed bytes.
-  const layerSets = STRATEGIES.filter(({ id }) => id !== 'lower-bound').map(({ id }) => ({ id, layers: pathLayers(graph, plans[id]) }));
+  const index = new Map<string, number>();
+  graph.paths.forEach((p, id) => index.set(p, id));
+  const layerSets = STRATEGIES.filter(({ id }) => id !== 'lower-bound').map(({ id }) => ({ id, layers: pathLayers(index, plans[id]) }));
   return chosen.map((id) => {
     const changed: number[] = [];
     dependents(id, changed);
@@ -88,9 +87,7 @@ export function libraryBumps(graph: SharedGraph, plans: StrategyPlans, count: nu
 }
 
 /** For each path id, the (used, distinct) layers of the plan holding it, and each layer's bytes. */
-function pathLayers(graph: SharedGraph, plan: Plan): { of: number[][]; size: number[] } {
-  const index = new Map<string, number>();
-  graph.paths.forEach((p, id) => index.set(p, id));
+function pathLayers(index: ReadonlyMap<string, number>, plan: Plan): { of: number[][]; size: number[] } {
   const used = usedLayerIds(plan);
   const of: number[][] = [];
   const size: number[] = [];

@@ -1,5 +1,5 @@
 import { PlannerError } from '@planner/errors';
-import type { SharedGraph } from '@planner/graph';
+import { referrersOf, type SharedGraph } from '@planner/graph';
 import type { Plan } from '@planner/layering';
 import { storeName } from './format.js';
 import { usedLayerIds } from './measures.js';
@@ -45,8 +45,7 @@ export function resolveTarget(graph: SharedGraph, query: string): ExplainTarget 
 function chains(graph: SharedGraph, target: number): Map<number, number[]> {
   // Breadth-first over reversed edges from the target: next[id] is the step towards it.
   const n = graph.paths.length;
-  const referrers: number[][] = Array.from({ length: n }, () => []);
-  for (let id = 0; id < n; id++) for (const ref of graph.references[id]!) referrers[ref]!.push(id);
+  const referrers = referrersOf(graph);
   const dist = new Int32Array(n).fill(-1);
   const next = new Int32Array(n).fill(-1);
   dist[target] = 0;
