@@ -2,10 +2,10 @@
  * planner plan on the real debian-120 data set (closure files, no Nix needed): the plan,
  * its comparison with nixpkgs' strategies, and planner.lock.json across runs and updates.
  */
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CHURN_WEIGHT, parseLock, type Plan } from '@planner/layering';
+import { DEFAULT_CHURN_WEIGHT, layerId, parseLock, serializeLock, type Plan } from '@planner/layering';
 import { json, planner, sharedData, tempDir } from '../helpers/cli.js';
 
 interface PlanJson extends Plan {
@@ -82,6 +82,24 @@ describe('planner plan on debian-120', () => {
     expect(lockOf()).toBe(before);
   });
 
+  it('--no-lock still compares with the lock on disk: what it pushes, and no rewrite when equal', () => {
+    const file = path.join(dir, 'planner.lock.json');
+    const before = lockOf();
+    const mtime = statSync(file).mtimeMs;
+    // The lock was planned afresh and nothing changed: a fresh plan is the same file.
+    const same = json<PlanJson>(planner(['plan', '-C', dir, '--json', '--no-lock']));
+    expect(same.lock).toMatchObject({ read: false, changed: false, mode: 'fresh', newLayers: 0, newLayerBytes: 0, reusedLayers: same.layers.length });
+    expect(statSync(file).mtimeMs).toBe(mtime);
+    // Another budget: the layers not in the lock on disk are what would be pushed.
+    const onDisk = new Set(parseLock(before, 'lock').layers.map((layer) => layer.id));
+    const other = json<PlanJson>(planner(['plan', '-C', dir, '--json', '--no-lock', '--max-layers', '20']));
+    const fresh = other.layers.filter((layer) => !onDisk.has(layer.id));
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(other.lock).toMatchObject({ changed: true, newLayers: fresh.length, newLayerBytes: fresh.reduce((sum, layer) => sum + layer.narSize, 0) });
+    expect(other.lock.reusedLayers).toBe(other.layers.length - fresh.length);
+    writeFileSync(file, before);
+  });
+
   it('pushes only the rebuilt package when one service is rebuilt', () => {
     const before = json<PlanJson>(planner(['plan', '-C', dir, '--json']));
     // svc009-nginx-light's root: no other path or image refers to it.
@@ -129,6 +147,37 @@ describe('planner plan on debian-120', () => {
     const fresh = planner(['plan', '-C', dir, '--no-lock']);
     expect(fresh.code).toBe(0);
     expect(parseLock(lockOf(), 'planner.lock.json').images).toHaveLength(120);
+  });
+
+  it('plans afresh from a lock for another store directory, and says so', () => {
+    const lock = parseLock(lockOf(), 'planner.lock.json');
+    const ids = new Map<string, string>();
+    const layers = lock.layers.map((layer) => {
+      const paths = layer.paths.map((p) => p.replace('/nix/store/', '/gnu/store/'));
+      ids.set(layer.id, layerId(paths));
+      return { ...layer, id: layerId(paths), paths };
+    });
+    const images = lock.images.map((image) => ({ ...image, layers: image.layers.map((id) => ids.get(id)!) }));
+    writeFileSync(path.join(dir, 'planner.lock.json'), serializeLock({ ...lock, storeDir: '/gnu/store', layers, images }));
+    const r = planner(['plan', '-C', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("planned afresh: the lock is for another store directory than this workspace's /nix/store");
+    const again = json<PlanJson>(planner(['plan', '-C', dir, '--json']));
+    expect(again.lock).toMatchObject({ read: true, changed: false, mode: 'lock' });
+    expect(again.storeDir).toBe('/nix/store');
+  });
+
+  it('tells a lock from a newer planner apart from a damaged one, and keeps it', () => {
+    const file = path.join(dir, 'planner.lock.json');
+    const newer = lockOf().replace('"lockVersion": 1', '"lockVersion": 2');
+    writeFileSync(file, newer);
+    const r = planner(['plan', '-C', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('[E_LOCK_PARSE]');
+    expect(r.stderr).toContain('lockVersion 2 is not supported (this planner reads 1): it was written by a newer planner');
+    expect(r.stderr).toContain('hint: upgrade planner');
+    expect(readFileSync(file, 'utf8')).toBe(newer);
+    writeFileSync(file, newer.replace('"lockVersion": 2', '"lockVersion": 1'));
   });
 
   it('refuses a budget with no room for store layers', () => {

@@ -14,7 +14,7 @@ interface Check {
   layers: { added: { narSize: number }[]; removed: { narSize: number }[]; unchanged: number; addedBytes: number; removedBytes: number };
   images: { ref: string; status: string; pullBytes: number; layers: { base: number | null; head: number | null; lock: number | null; storeBudget: number | null }; closure: { baseBytes: number | null; headBytes: number | null; growthBytes: number | null; growthRatio: number | null } }[];
   savings: { vsAutoLayer: { base: number | null; head: number; change: number | null } };
-  lock: { status: string; imagesChanged: string[]; layersOnlyInLock: number; layersOnlyInPlan: number };
+  lock: { status: string; imagesChanged: string[]; layersOnlyInLock: number; layersOnlyInPlan: number; differences: string[] };
   base: { ref: string | null; commit: string | null; lockFile: string | null; hasClosures: boolean };
 }
 
@@ -178,10 +178,55 @@ describe('planner check', () => {
     );
     expect(r.stdout).toContain('hint: run planner plan, then commit planner.lock.json');
     const check = json<Check>(planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir }));
-    expect(check.lock).toEqual({ file: 'planner.lock.json', status: 'drift', imagesChanged: ['c:latest'], layersOnlyInLock: 1, layersOnlyInPlan: 1 });
+    expect(check.lock).toEqual({ file: 'planner.lock.json', status: 'drift', imagesChanged: ['c:latest'], layersOnlyInLock: 1, layersOnlyInPlan: 1, differences: [] });
     expect(check.pushBytes).toBe(500_000);
     await writeLock(dir);
     expect(planner(['check', '--base', 'HEAD~1'], { cwd: dir }).code).toBe(0);
+  });
+
+  it('lock drift that changes no layout says what differs: a one-off --max-layers, an edited layer size', async () => {
+    const base = smallWorkspace();
+    const dir = await scenario(base, base, { relock: false });
+    // The lock keeps every layer at a larger one-off budget; only its maxLayers differs.
+    const planned = planner(['plan', '--max-layers', '9'], { cwd: dir });
+    expect(planned.code, planned.stderr).toBe(0);
+    const r = planner(['check', '--base', 'HEAD~1'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain(
+      "lock-drift [E_LOCK_DRIFT]: planner.lock.json differs from what planner plan writes: it was planned with maxLayers 9, this tree's config and manifests give 4",
+    );
+    expect(r.stdout).toContain('hint: planner check plans with the budgets of planner.config.json and the manifests (planner plan --max-layers is a one-off)');
+    const check = json<Check>(planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir }));
+    expect(check.lock).toMatchObject({ status: 'drift', imagesChanged: [], layersOnlyInLock: 0, layersOnlyInPlan: 0 });
+    expect(check.lock.differences).toHaveLength(1);
+    // Back to the config's budget, then one layer's recorded size edited by hand.
+    await writeLock(dir);
+    expect(planner(['check', '--base', 'HEAD~1'], { cwd: dir }).code).toBe(0);
+    const file = path.join(dir, 'planner.lock.json');
+    const lock = JSON.parse(readFileSync(file, 'utf8')) as { layers: { narSize: number }[] };
+    lock.layers[0]!.narSize += 1;
+    writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
+    const edited = json<Check>(planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir }));
+    expect(edited.passed).toBe(false);
+    expect(edited.lock.differences).toEqual(['1 layer recorded with other paths or sizes than the same id has in the plan']);
+  });
+
+  it('deleting the lock that the base has fails the drift check; a base without one passes', async () => {
+    const base = smallWorkspace();
+    const dir = await scenario(base, base);
+    execFileSync('git', ['rm', '-q', 'planner.lock.json'], { cwd: dir });
+    commitAll(dir, 'drop the lock');
+    const r = planner(['check', '--base', 'HEAD~1'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('FAIL  lock-drift [E_LOCK_DRIFT]: this change deletes planner.lock.json, which the base has');
+    expect(r.stdout).toContain('hint: to re-plan from scratch, run planner plan --no-lock and commit the planner.lock.json it writes');
+    expect(json<Check>(planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir })).lock.status).toBe('deleted');
+    // Neither side has a lock: nothing is lost, the check passes with a hint.
+    const root = tempDir('planner-check-');
+    const none = await repoWithBase(root, base, { lock: false });
+    const n = json<Check>(planner(['check', '--base', 'HEAD', '--json'], { cwd: none }));
+    expect(n.lock.status).toBe('missing');
+    expect(outcome(n, 'lock-drift').status).toBe('pass');
   });
 
   it('the savings threshold compares against per-image auto-layer', async () => {

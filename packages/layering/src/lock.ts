@@ -45,7 +45,11 @@ export function parseLock(text: string, file: string): Plan {
   }
   if (!isObject(raw)) throw fail('expected a JSON object');
   if (raw.lockVersion !== LOCK_VERSION) {
-    throw fail(`lockVersion ${JSON.stringify(raw.lockVersion)} is not supported (this planner reads ${LOCK_VERSION})`);
+    const why = `lockVersion ${JSON.stringify(raw.lockVersion)} is not supported (this planner reads ${LOCK_VERSION})`;
+    if (typeof raw.lockVersion === 'number' && raw.lockVersion > LOCK_VERSION) {
+      throw new PlannerError('E_LOCK_PARSE', `${file}: ${why}: it was written by a newer planner`, { file, hint: 'upgrade planner to the version that wrote it (keep the file: it still pins the layers)' });
+    }
+    throw fail(why);
   }
   const { maxLayers, storeDir } = raw;
   if (typeof maxLayers !== 'number' || !Number.isInteger(maxLayers) || maxLayers < 1) throw fail('maxLayers must be a positive integer');

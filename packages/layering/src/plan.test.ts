@@ -274,7 +274,11 @@ describe('plan with the previous plan', () => {
     const ws = workspaceFrom({ sizes: [1, 2], edges: [[1, 0]], images: [{ roots: [1], maxLayers: 10 }] });
     const graph = graphOf(ws);
     const previous: Plan = { ...plan(graph), storeDir: '/other/store' };
-    expect(planWithStats(graph, { previous }).stats.mode).toBe('fresh');
+    const result = planWithStats(graph, { previous });
+    expect(result.stats.mode).toBe('lock-other-store');
+    expect(result.plan).toEqual(plan(graph));
+    // Its layers' ids are the fresh plan's (the paths did not move): nothing counts as new.
+    expect(result.stats).toMatchObject({ newLayers: 0, reusedLayers: result.plan.layers.length });
   });
 });
 

@@ -51,9 +51,10 @@ export interface PlanStats {
   /**
    * `fresh`: planned from scratch (no previous plan); `lock`: the previous plan's layers
    * were kept where still valid (but `droppedLayers`); `lock-rejected`: keeping them cost
-   * more than `tolerance` over a fresh plan even after dropping some, so the plan is fresh.
+   * more than `tolerance` over a fresh plan even after dropping some, so the plan is fresh;
+   * `lock-other-store`: the previous plan is for another store directory (nothing to keep).
    */
-  mode: 'fresh' | 'lock' | 'lock-rejected';
+  mode: 'fresh' | 'lock' | 'lock-rejected' | 'lock-other-store';
   /** Layers of the result that the previous plan had too (same id). */
   reusedLayers: number;
   /** Layers of the result that the previous plan did not have, and their bytes. */
@@ -89,21 +90,11 @@ export function planWithStats(graph: SharedGraph, options: PlanOptions = {}): Pl
   const freshBytes = registryBytes(fresh);
   const previous = options.previous;
   const stats = (mode: PlanStats['mode'], result: Plan, lockBytes: number | null = null, dropped = 0): PlanResult => {
-    const known = new Set(previous?.layers.map((layer) => layer.id) ?? []);
-    let newLayers = 0;
-    let newLayerBytes = 0;
-    for (const layer of result.layers) {
-      if (known.has(layer.id)) continue;
-      newLayers++;
-      newLayerBytes += layer.narSize;
-    }
     return {
       plan: result,
       stats: {
         mode,
-        reusedLayers: result.layers.length - newLayers,
-        newLayers,
-        newLayerBytes,
+        ...layerChanges(result, previous),
         registryBytes: registryBytes(result),
         freshRegistryBytes: freshBytes,
         lockRegistryBytes: lockBytes,
@@ -111,8 +102,9 @@ export function planWithStats(graph: SharedGraph, options: PlanOptions = {}): Pl
       },
     };
   };
-  // A lock for another store (or none) has nothing to keep.
-  if (!previous || previous.storeDir !== graph.storeDir) return stats('fresh', fresh);
+  if (!previous) return stats('fresh', fresh);
+  // A lock for another store has nothing to keep.
+  if (previous.storeDir !== graph.storeDir) return stats('lock-other-store', fresh);
   const order = new Map(previous.layers.map((layer, index) => [layer.id, index]));
   const limit = freshBytes * (1 + (options.tolerance ?? 0.02));
   // Keep every still-valid layer; if that stores too much, give up the kept layers whose
@@ -145,6 +137,22 @@ export function planWithStats(graph: SharedGraph, options: PlanOptions = {}): Pl
     }
   }
   return stats('lock-rejected', fresh, keptBytes, given.size);
+}
+
+/**
+ * What `next` adds to `previous` (none: everything is new): its layers the previous plan
+ * has too (same id), and those it does not, with their bytes: what an update pushes.
+ */
+export function layerChanges(next: Plan, previous: Plan | undefined): Pick<PlanStats, 'reusedLayers' | 'newLayers' | 'newLayerBytes'> {
+  const known = new Set(previous?.layers.map((layer) => layer.id) ?? []);
+  let newLayers = 0;
+  let newLayerBytes = 0;
+  for (const layer of next.layers) {
+    if (known.has(layer.id)) continue;
+    newLayers++;
+    newLayerBytes += layer.narSize;
+  }
+  return { reusedLayers: next.layers.length - newLayers, newLayers, newLayerBytes };
 }
 
 function layerPathSizes(graph: SharedGraph, paths: readonly string[]): number[] {

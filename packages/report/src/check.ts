@@ -158,12 +158,28 @@ export function buildCheck(input: CheckInput): CheckData {
 
 function lockStatus(input: CheckInput): LockStatus {
   const { lock, plan, thresholds } = input;
-  if (thresholds.lockCheck === false) return { file: lock.file, status: 'skipped', imagesChanged: [], layersOnlyInLock: 0, layersOnlyInPlan: 0 };
-  if (!lock.committed) return { file: lock.file, status: 'missing', imagesChanged: [], layersOnlyInLock: 0, layersOnlyInPlan: 0 };
-  if (lock.equal) return { file: lock.file, status: 'ok', imagesChanged: [], layersOnlyInLock: 0, layersOnlyInPlan: 0 };
+  const same = { file: lock.file, imagesChanged: [], layersOnlyInLock: 0, layersOnlyInPlan: 0, differences: [] };
+  if (thresholds.lockCheck === false) return { ...same, status: 'skipped' };
+  // A base with a lock and a tree without one: builds would no longer be pinned.
+  if (!lock.committed) return { ...same, status: input.base.info.lockFile !== null ? 'deleted' : 'missing' };
+  if (lock.equal) return { ...same, status: 'ok' };
   const locked = lock.committed;
-  const lockIds = new Set(layersById(locked).keys());
-  const planIds = new Set(layersById(plan).keys());
+  const lockLayers = layersById(locked);
+  const planLayers = layersById(plan);
+  const lockIds = new Set(lockLayers.keys());
+  const planIds = new Set(planLayers.keys());
+  // What differs besides the layout (which images use which layers).
+  const differences: string[] = [];
+  if (locked.maxLayers !== plan.maxLayers) {
+    differences.push(`it was planned with maxLayers ${locked.maxLayers}, this tree's config and manifests give ${plan.maxLayers}`);
+  }
+  if (locked.storeDir !== plan.storeDir) differences.push(`it is for the store ${locked.storeDir}, this tree's is ${plan.storeDir}`);
+  let edited = 0;
+  for (const [id, layer] of lockLayers) {
+    const now = planLayers.get(id);
+    if (now && (now.narSize !== layer.narSize || now.paths.join('\n') !== layer.paths.join('\n'))) edited++;
+  }
+  if (edited > 0) differences.push(`${plural(edited, 'layer')} recorded with other paths or sizes than the same id has in the plan`);
   const lockImages = new Map(locked.images.map((i) => [i.name, i.layers.join(',')]));
   const planImages = new Map(plan.images.map((i) => [i.name, i.layers.join(',')]));
   const imagesChanged = [...new Set([...lockImages.keys(), ...planImages.keys()])]
@@ -175,6 +191,7 @@ function lockStatus(input: CheckInput): LockStatus {
     imagesChanged,
     layersOnlyInLock: [...lockIds].filter((id) => !planIds.has(id)).length,
     layersOnlyInPlan: [...planIds].filter((id) => !lockIds.has(id)).length,
+    differences,
   };
 }
 
@@ -185,17 +202,34 @@ function lockCheck(lock: LockStatus, thresholds: Thresholds): CheckOutcome {
       return { ...base, status: 'skip', message: 'lock drift: not checked (--no-lock-check)', limit: false };
     case 'missing':
       return { ...base, status: 'pass', message: `lock drift: no ${lock.file} committed; planner build plans afresh`, hint: `run planner plan and commit ${lock.file} to pin the layers` };
+    case 'deleted':
+      return {
+        ...base,
+        status: 'fail',
+        message: `lock drift: this change deletes ${lock.file}, which the base has: builds would plan afresh and push layers again`,
+        hint: `to re-plan from scratch, run planner plan --no-lock and commit the ${lock.file} it writes`,
+      };
     case 'ok':
       return { ...base, status: 'pass', message: `lock drift: ${lock.file} matches the plan` };
     case 'drift': {
       const shown = lock.imagesChanged.slice(0, 5).join(', ') + (lock.imagesChanged.length > 5 ? `, ... (${lock.imagesChanged.length} in all)` : '');
+      const layout = lock.imagesChanged.length > 0 || lock.layersOnlyInLock > 0 || lock.layersOnlyInPlan > 0;
+      const parts = [
+        ...(layout || lock.differences.length === 0
+          ? [`${plural(lock.imagesChanged.length, 'image')} laid out differently${shown ? ` (${shown})` : ''}, ${plural(lock.layersOnlyInLock, 'layer')} only in the lock, ${formatCount(lock.layersOnlyInPlan)} only in the plan`]
+          : []),
+        ...lock.differences,
+      ];
+      const budget = lock.differences.some((d) => d.startsWith('it was planned with maxLayers'));
       return {
         ...base,
         status: 'fail',
         actual: lock.imagesChanged.length,
         images: lock.imagesChanged,
-        message: `lock drift: ${lock.file} differs from what planner plan writes: ${plural(lock.imagesChanged.length, 'image')} laid out differently${shown ? ` (${shown})` : ''}, ${plural(lock.layersOnlyInLock, 'layer')} only in the lock, ${formatCount(lock.layersOnlyInPlan)} only in the plan`,
-        hint: `run planner plan, then commit ${lock.file}`,
+        message: `lock drift: ${lock.file} differs from what planner plan writes: ${parts.join('; ')}`,
+        hint: budget
+          ? `planner check plans with the budgets of planner.config.json and the manifests (planner plan --max-layers is a one-off): set maxLayers there, or run planner plan without --max-layers; then commit ${lock.file}`
+          : `run planner plan, then commit ${lock.file}`,
       };
     }
   }

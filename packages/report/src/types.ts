@@ -187,12 +187,17 @@ export interface CheckImage {
 export interface LockStatus {
   /** Workspace-relative path of the lock. */
   file: string;
-  /** ok: equal to what planner plan writes; drift: differs; missing: none committed. */
-  status: 'ok' | 'drift' | 'missing' | 'skipped';
+  /**
+   * ok: equal to what planner plan writes; drift: differs; missing: none committed (nor in
+   * the base); deleted: none committed but the base has one (fails); skipped: --no-lock-check.
+   */
+  status: 'ok' | 'drift' | 'missing' | 'deleted' | 'skipped';
   /** With drift: images whose layers differ, and layers only in the lock / only in the plan. */
   imagesChanged: string[];
   layersOnlyInLock: number;
   layersOnlyInPlan: number;
+  /** With drift: what differs besides the layout (maxLayers, storeDir, a layer's recorded paths or size), in words. */
+  differences: string[];
 }
 
 export interface CheckData {

@@ -81,7 +81,7 @@ export async function loadBase(argv: BaseArgs & GlobalArgs, workspace: Workspace
     if (tree.withoutClosureFile.length > 0) {
       // Their closures need Nix at the base revision; the base's lock says what was built.
       if (!locked) {
-        throw new PlannerError('E_GIT', `--base ${ref}: ${tree.withoutClosureFile.length} manifest(s) have no "closure" file (${tree.withoutClosureFile.slice(0, 3).join(', ')}) and the base has no ${LOCK_FILE}`, {
+        throw new PlannerError('E_GIT', `${tree.withoutClosureFile.length} manifest(s) have no "closure" file (${tree.withoutClosureFile.slice(0, 3).join(', ')}) and the base has no ${LOCK_FILE}`, {
           hint: `commit ${LOCK_FILE} (planner plan) or closure files on the base branch, or pass --base-lock FILE`,
         });
       }

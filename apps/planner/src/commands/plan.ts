@@ -1,8 +1,8 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { PlannerError } from '@planner/errors';
-import { compareToBaselines, DEFAULT_CHURN_WEIGHT, LOCK_FILE, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
+import { isPlannerError, PlannerError } from '@planner/errors';
+import { compareToBaselines, DEFAULT_CHURN_WEIGHT, layerChanges, LOCK_FILE, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
@@ -33,12 +33,20 @@ export interface PlanSummary {
 export interface PlanData {
   workspace: string;
   lockFile: string;
-  /** What planning did with the lock: `fresh` (none read), `lock`, `lock-rejected`. */
+  /**
+   * What planning did with the lock: `fresh` (none read), `lock`, `lock-rejected`,
+   * `lock-other-store`; newLayers/newLayerBytes compare with the lock on disk, even with --no-lock.
+   */
   lock: PlanStats & { read: boolean; changed: boolean };
   plan: Plan;
   summary: PlanSummary;
 }
 
+
+function unlessUnparsable(error: unknown): undefined {
+  if (isPlannerError(error) && error.code === 'E_LOCK_PARSE') return undefined;
+  throw error;
+}
 
 /** Temp file + rename: an interrupted run never leaves half a lock behind. */
 async function writeLock(file: string, text: string): Promise<void> {
@@ -70,11 +78,15 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
       ...(maxLayers !== undefined ? { maxLayers } : {}),
     });
     const lockFile = path.join(ctx.workspace.root, LOCK_FILE);
-    const previous = argv.lock === false ? undefined : await readLockFile(lockFile);
+    // --no-lock plans without the lock but still compares with it (what the plan pushes,
+    // whether the file changes); a lock that does not parse is what --no-lock recovers from.
+    const onDisk = argv.lock === false ? await readLockFile(lockFile).catch(unlessUnparsable) : await readLockFile(lockFile);
+    const previous = argv.lock === false ? undefined : onDisk;
     if (argv.lock === false) ui.err(`ignoring ${LOCK_FILE} (--no-lock): planning afresh\n`);
     const result = planWithStats(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous: previous.plan } : {}), ...churnOf(ctx.workspace.config) });
+    if (!previous && onDisk) Object.assign(result.stats, layerChanges(result.plan, onDisk.plan));
     const text = serializeLock(result.plan);
-    const changed = previous?.text !== text;
+    const changed = onDisk?.text !== text;
     if (changed) await writeLock(lockFile, text);
     const comparison = compareToBaselines(ctx.graph, result.plan, maxLayers);
     const ours = comparison.plan;

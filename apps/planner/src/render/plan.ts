@@ -6,7 +6,11 @@ function lockLine(data: PlanData, ui: Ui): string {
   const { lock } = data;
   const file = ui.c.bold('planner.lock.json');
   const wrote = lock.changed ? `wrote ${file}` : `${file} unchanged`;
-  if (!lock.read) return `${wrote} (planned afresh)`;
+  const push = `${formatCount(lock.newLayers)} new layers (${formatBytes(lock.newLayerBytes)} to push)`;
+  if (!lock.read) return `${wrote} (planned afresh)${lock.reusedLayers > 0 ? `: ${push}, ${formatCount(lock.reusedLayers)} layers as in the lock on disk` : ''}`;
+  if (lock.mode === 'lock-other-store') {
+    return `${wrote}: ${ui.c.yellow('planned afresh')}: the lock is for another store directory than this workspace's ${data.plan.storeDir}; ${push}`;
+  }
   if (lock.mode === 'lock') {
     if (lock.newLayers === 0) return `${wrote}: every layer kept from the lock`;
     const dropped = lock.droppedLayers > 0 ? `; ${formatCount(lock.droppedLayers)} given up, as keeping them stored too much twice` : '';
@@ -16,7 +20,7 @@ function lockLine(data: PlanData, ui: Ui): string {
   const extra = lock.freshRegistryBytes === 0 ? 0 : kept / lock.freshRegistryBytes - 1;
   return (
     `${wrote}: ${ui.c.yellow('planned afresh')}: keeping the lock's layers would store ${formatBytes(kept - lock.freshRegistryBytes)} ` +
-    `(+${(extra * 100).toFixed(1)}%) more than a fresh plan; ${formatCount(lock.newLayers)} new layers (${formatBytes(lock.newLayerBytes)} to push)`
+    `(+${(extra * 100).toFixed(1)}%) more than a fresh plan; ${push}`
   );
 }
 
