@@ -10,5 +10,6 @@ node scripts/build.mjs --quiet
 planner() { node apps/planner/dist/planner.js "$@"; }
 start=$(date +%s)
 planner build --all -C examples/x
+echo
 planner report -C examples/x
 echo "main job took $(( $(date +%s) - start )) s (Nix builds, planning, layer builds and the report)"

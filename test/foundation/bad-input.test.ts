@@ -63,6 +63,10 @@ const cases: Case[] = [
   { name: '--config names a missing file', files: {}, args: ['--config', 'nope.json'], code: 'E_CONFIG_NOT_FOUND', mentions: ['nope.json'] },
   { name: 'manifest is malformed JSON', files: { 'services/app/image.json': '{"name": "app",' }, code: 'E_MANIFEST_PARSE', mentions: ['services/app/image.json'] },
   { name: 'manifest has an unknown field', files: manifest({ contnets: [] }), code: 'E_MANIFEST_UNKNOWN_FIELD', mentions: ['contnets', 'did you mean "contents"', 'image.json'] },
+  { name: 'the services globs match no manifest', files: { 'planner.config.json': { services: ['nothing/*/image.json'] } }, code: 'E_NO_SERVICES', mentions: ['"nothing/*/image.json"', 'planner.config.json'] },
+  { name: '-C names a directory that does not exist', files: {}, args: ['-C', '/nonexistent/planner-dir'], code: 'E_CONFIG_NOT_FOUND', mentions: ['no such directory: /nonexistent/planner-dir'] },
+  { name: 'manifest has an OCI config field at the top', files: manifest({ cmd: ['x'] }), code: 'E_MANIFEST_UNKNOWN_FIELD', mentions: ['"cmd"', '"Cmd" belongs in the image\'s OCI config: "config": { "Cmd": ... }'] },
+  { name: 'manifest has a far-off unknown field', files: manifest({ xyzzy: 1 }), code: 'E_MANIFEST_UNKNOWN_FIELD', mentions: ['"xyzzy"', 'valid fields: '] },
   { name: 'manifest config has an unknown field', files: manifest({ config: { cmd: ['x'] } }), code: 'E_MANIFEST_UNKNOWN_FIELD', mentions: ['"cmd"', 'did you mean "Cmd"'] },
   { name: 'manifest lacks a name', files: manifest({ name: undefined }), code: 'E_MANIFEST_INVALID', mentions: ["must have required property 'name'", 'image.json'] },
   { name: 'manifest name is not a valid repository name', files: manifest({ name: 'My App' }), code: 'E_MANIFEST_INVALID', mentions: ['"name"'] },
@@ -117,7 +121,13 @@ const cases: Case[] = [
     name: 'a Nix evaluation error, with nix\'s stderr',
     files: { ...manifest({ contents: ['./default.nix#missing'], closure: undefined }), 'services/app/default.nix': '{ app = 1; }' },
     code: 'E_NIX',
-    mentions: ['attribute', 'missing'],
+    mentions: ['services/app/image.json: ./default.nix#missing: nix eval failed', 'attribute', 'missing'],
+  },
+  {
+    name: 'a store path in contents that is not in the store, named by its manifest',
+    files: manifest({ contents: [`${S}/00000000000000000000000000000000-nothere`], closure: undefined }),
+    code: 'E_NIX',
+    mentions: [`services/app/image.json: ${S}/00000000000000000000000000000000-nothere: nix path-info failed`, 'is not valid'],
   },
   {
     name: 'a failing Nix build, with the builder\'s output',
@@ -126,7 +136,7 @@ const cases: Case[] = [
       'services/app/default.nix': '{ broken = derivation { name = "broken"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo planner-test-builder-says-no >&2; exit 3" ]; }; }',
     },
     code: 'E_NIX',
-    mentions: ['planner-test-builder-says-no'],
+    mentions: ['services/app/image.json: ./default.nix#broken: nix build failed', 'planner-test-builder-says-no'],
   },
 ];
 
@@ -154,9 +164,51 @@ describe('bad input: exit 2, a stable code, the culprit named, nothing written',
     expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'E_MANIFEST_UNKNOWN_FIELD', details: { field: 'contnets', suggestion: 'contents' } } });
   });
 
-  it('a usage error exits 2', () => {
-    const result = planner(['ls', '--no-such-flag']);
+  it('a usage error exits 2, names what was typed and suggests what was meant', () => {
+    const dir = workspace({});
+    const cases: [string[], string, string][] = [
+      [['ls', '--no-such-flag'], 'unknown option: --no-such-flag', 'run planner <command> --help for the options'],
+      [['plan', '--max-layer', '3'], 'unknown option: --max-layer', 'did you mean --max-layers?'],
+      [['ls', '--max-layers', '5'], 'unknown option: --max-layers', 'run planner <command> --help'],
+      [['check', '--bse', 'main'], 'unknown option: --bse', 'did you mean --base?'],
+      [['pln'], 'unknown command: pln', 'did you mean planner plan?'],
+      [['plan', 'extra'], 'unknown command or argument: extra', 'planner --help lists the commands'],
+    ];
+    for (const [args, message, hint] of cases) {
+      const result = planner(args, { cwd: dir });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain(`[E_USAGE] ${message}\n`);
+      expect(result.stderr).toContain(`hint: ${hint}`);
+    }
+  });
+
+  it('a bad number is quoted as typed, with an example', () => {
+    const dir = workspace({});
+    const cases: [string[], string, string][] = [
+      [['plan', '--max-layers', 'abc'], '--max-layers must be a positive whole number, got "abc"', 'hint: e.g. --max-layers 100'],
+      [['plan', '--max-layers='], '--max-layers must be a positive whole number, got ""', 'hint: e.g. --max-layers 100'],
+      [['build', '--all', '--build-jobs', '0'], '--build-jobs must be a positive whole number, got "0"', 'hint: e.g. --build-jobs 2'],
+      [['report', '--top', 'many'], '--top must be a whole number of at least 0, got "many"', 'hint: e.g. --top 20'],
+      [['check', '--base-lock', 'x.json', '--min-savings-vs-auto-layer', 'lots'], '--min-savings-vs-auto-layer must be a non-negative ratio', 'got "lots"'],
+    ];
+    for (const [args, message, hint] of cases) {
+      const result = planner(args, { cwd: dir });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain(`[E_USAGE] ${message}`);
+      expect(result.stderr).toContain(hint);
+    }
+  });
+
+  it('a glob that matches nothing leaves an existing lock alone', () => {
+    const dir = workspace({});
+    expect(planner(['plan'], { cwd: dir }).code).toBe(0);
+    const lock = (): string | undefined => snapshotTree(dir).find((line) => line.startsWith('planner.lock.json '));
+    const before = lock();
+    expect(before).toBeDefined();
+    writeFileSync(path.join(dir, 'planner.config.json'), JSON.stringify({ services: ['service/*/image.json'] }));
+    const result = planner(['plan'], { cwd: dir });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('[E_USAGE]');
+    expect(result.stderr).toContain('[E_NO_SERVICES] no image manifest matches "service/*/image.json"');
+    expect(lock()).toBe(before);
   });
 });

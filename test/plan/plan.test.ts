@@ -2,11 +2,12 @@
  * planner plan on the real debian-120 data set (closure files, no Nix needed): the plan,
  * its comparison with nixpkgs' strategies, and planner.lock.json across runs and updates.
  */
+import { spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CHURN_WEIGHT, layerId, parseLock, serializeLock, type Plan } from '@planner/layering';
-import { json, planner, sharedData, tempDir } from '../helpers/cli.js';
+import { json, planner, plannerBin, sharedData, tempDir } from '../helpers/cli.js';
 
 interface PlanJson extends Plan {
   lockFile: string;
@@ -178,6 +179,12 @@ describe('planner plan on debian-120', () => {
     expect(r.stderr).toContain('hint: upgrade planner');
     expect(readFileSync(file, 'utf8')).toBe(newer);
     writeFileSync(file, newer.replace('"lockVersion": 2', '"lockVersion": 1'));
+  });
+
+  it('stops quietly when the reader of --json goes away (| head)', () => {
+    const r = spawnSync('bash', ['-c', `node ${plannerBin} plan -C ${dir} --json | head -c 10 >/dev/null; exit \${PIPESTATUS[0]}`], { encoding: 'utf8' });
+    expect(r.stderr).not.toContain('EPIPE');
+    expect(r.status, r.stderr).toBe(0);
   });
 
   it('refuses a budget with no room for store layers', () => {

@@ -147,6 +147,9 @@ describe('planner push', () => {
     const noRegistry = planner(['push', '--out', layout.dir]);
     expect(noRegistry.code).toBe(2);
     expect(noRegistry.stderr).toContain('[E_USAGE] no registry for image');
+    const bad = planner(['push', '--out', layout.dir, '--registry', 'Bad Registry!']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('[E_USAGE] --registry: "Bad Registry!" is not a valid registry (host[:port][/path]) or repository path component');
     const shard = planner(['push', '--out', layout.dir, '--registry', registry.host, '--shard', '4/3']);
     expect(shard.code).toBe(2);
     expect(shard.stderr).toContain('--shard must be i/n');

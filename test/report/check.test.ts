@@ -284,6 +284,12 @@ describe('planner check', () => {
     const md = planner(['check', '--base', 'HEAD~1', '--max-closure-growth', '10%', '--markdown'], { cwd: dir });
     expect(md.code).toBe(1);
     expect(readFileSync(summary, 'utf8')).toBe(`# earlier step\n${md.stdout}\n`);
+    // A summary file that cannot be written costs a warning, not the verdict.
+    const unwritable = path.join(tempDir(), 'no-such-dir', 'summary.md');
+    const warned = planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir, env: { GITHUB_STEP_SUMMARY: unwritable } });
+    expect(warned.code).toBe(0);
+    expect(json<Check>(warned).passed).toBe(true);
+    expect(warned.stderr).toContain(`warning: cannot append the summary to $GITHUB_STEP_SUMMARY (${unwritable})`);
     await expect(md.stdout).toMatchFileSnapshot('__snapshots__/check-closure-growth.md');
   });
 

@@ -72,6 +72,12 @@ describe('planner explain', () => {
     const unknown = planner(['explain', 'perl'], { cwd: dir });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('"perl" is neither an image nor a store path');
+    const typo = planner(['explain', 'a:lates'], { cwd: dir });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('[E_UNKNOWN_IMAGE] no image a:lates in the workspace');
+    expect(typo.stderr).toContain('hint: did you mean a:latest? (planner ls lists them)');
+    const other = planner(['explain', 'web:1.0'], { cwd: dir });
+    expect(other.stderr).toContain('hint: one of: a:latest, b:latest, c:latest');
     const missing = planner(['explain', '/nix/store/00000000000000000000000000000000-perl'], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("is in no image's closure");

@@ -82,6 +82,13 @@ describe('planner report', () => {
     expect(table.code).toBe(0);
     expect(table.stdout).toContain('104.7 MiB in the registry for 3 images: 1.06x less than per-image buildLayeredImage (auto-layer), 1.66x less than one layer per image, 0.0% above the lower bound.');
     expect(table.stdout).toMatch(/per-image auto-layer\s+6\s+110\.7 MiB\s+1\.06x\s+110\.7 MiB/);
+    // A titled block that names its unit (build prints compressed bytes); no layer count for
+    // the lower bound (it has no budget); the budget column says what it counts.
+    expect(table.stdout.split('\n').slice(0, 2)).toEqual(['Savings report (sizes: uncompressed NAR bytes)', '='.repeat(46)]);
+    expect(table.stdout).toMatch(/lower bound: each path once\s+-\s+104\.7 MiB\s+1\.00x\s+104\.7 MiB/);
+    expect(table.stdout).toMatch(/image\s+closure\s+layers used\/budget\s+shared\s+private\n/);
+    expect(table.stdout).toMatch(/a:latest\s+\S+ MiB\s+3\/3\s/);
+    expect(table.stdout).toContain('layers used/budget: store layers; the budget is maxLayers minus 1 customisation layer and any base image layers.');
   });
 
   it('--base measures the update push of every strategy and each image\'s pull', async () => {
@@ -121,7 +128,7 @@ describe('planner report', () => {
     const dir = await repoWithBase(tempDir('planner-report-'), smallWorkspace());
     const top = planner(['report', '--top', '-1'], { cwd: dir });
     expect(top.code).toBe(2);
-    expect(top.stderr).toContain('[E_USAGE] --top -1: expected a whole number');
+    expect(top.stderr).toContain('[E_USAGE] --top must be a whole number of at least 0, got "-1"');
     const html = planner(['report', '--html', 'README.md/x.html'], { cwd: dir });
     expect(html.code).toBe(1);
     expect(html.stderr).toContain(`[E_WRITE] cannot write ${dir}/README.md/x.html`);

@@ -1,7 +1,8 @@
 import yargs from 'yargs';
-import { PlannerError } from '@planner/errors';
+import { closestMatch, PlannerError } from '@planner/errors';
 import { commands } from './commands/index.js';
 import { lastRun, type GlobalArgs } from './command.js';
+import { recordArgs } from './flags.js';
 import { renderError } from './render/error.js';
 import { createUi } from './render/ui.js';
 import { VERSION } from './version.js';
@@ -25,10 +26,42 @@ export function buildParser(args: string[]) {
     .epilogue('Exit codes: 0 ok, 1 a check or build failed, 2 bad usage, config or input.\nDocs: docs/ in the repository; design: docs/design.md.')
     .fail((message, error) => {
       if (error) throw error;
-      throw new PlannerError('E_USAGE', message, { hint: 'run planner --help, or planner <command> --help' });
+      // The options known at this point: the global ones and the running command's.
+      throw usageError(message, Object.keys((parser as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key), args);
     });
   for (const command of commands) parser = parser.command(command as never);
   return parser;
+}
+
+/**
+ * yargs' "Unknown arguments: max-layers, maxLayers" without the camelCase twins, and the
+ * known option a misspelt one most likely meant.
+ */
+export function usageError(message: string, known: readonly string[], args: readonly string[]): PlannerError {
+  const recommended = /^Did you mean (.+)\?$/.exec(message);
+  if (recommended) {
+    const typed = args.find((a) => !a.startsWith('-')) ?? '';
+    return new PlannerError('E_USAGE', `unknown command: ${typed}`, { hint: `did you mean planner ${recommended[1]}? (planner --help lists the commands)` });
+  }
+  const unknown = /^Unknown arguments?: (.*)$/.exec(message);
+  if (!unknown) return new PlannerError('E_USAGE', message, { hint: 'run planner --help, or planner <command> --help' });
+  const kebab = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const names = [...new Set(unknown[1]!.split(', ').map(kebab))];
+  // A word typed without dashes is a command or argument no command takes.
+  const words = names.filter((n) => args.includes(n));
+  if (words.length > 0) {
+    const command = closestMatch(words[0]!, commands.map((c) => String(c.command).split(' ')[0]!));
+    return new PlannerError('E_USAGE', `unknown command or argument: ${words.join(' ')}`, {
+      hint: command ? `did you mean planner ${command}? (planner --help lists the commands)` : 'planner --help lists the commands',
+    });
+  }
+  // yargs reads --no-x as x = false: name the flag as typed.
+  const flag = (name: string): string => (args.includes(`--no-${name}`) ? `--no-${name}` : name.length === 1 ? `-${name}` : `--${name}`);
+  const options = known.filter((k) => k.length > 1 && !/[A-Z]/.test(k) && k !== '$0');
+  const guesses = names.map((n) => closestMatch(n, options)).filter((g): g is string => g !== undefined);
+  return new PlannerError('E_USAGE', `unknown ${names.length === 1 ? 'option' : 'options'}: ${names.map(flag).join(', ')}`, {
+    hint: guesses.length > 0 ? `did you mean ${guesses.map((g) => `--${g}`).join(', ')}? (planner <command> --help lists the options)` : 'run planner <command> --help for the options',
+  });
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -36,6 +69,7 @@ export async function main(args: string[]): Promise<number> {
   const verbose = args.includes('--verbose');
   const color = args.includes('--no-color') ? false : args.includes('--color') ? true : undefined;
   const ui = createUi({ json, verbose, color });
+  recordArgs(args);
   lastRun.exitCode = 0;
   try {
     await buildParser(args).parseAsync();

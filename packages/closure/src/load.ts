@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { PlannerError } from '@planner/errors';
-import { queryClosure, realise, type Installable, type NixOptions } from './nix.js';
+import { isPlannerError, PlannerError } from '@planner/errors';
+import { blame, queryClosure, realise, type Installable, type NixOptions } from './nix.js';
 import { parseClosure, reachable } from './parse.js';
 import { isStorePath } from './storepath.js';
 import type { Closure } from './types.js';
@@ -98,7 +98,11 @@ export async function loadClosures(sources: readonly ClosureSource[], options: L
       const roots = rootsOf[owner[k]!]!;
       for (const p of paths) if (!roots.includes(p)) roots.push(p);
     }
-    const all = await queryClosure(rootsOf.flat(), options);
+    const all = await queryClosure(rootsOf.flat(), options).catch((error: unknown) => {
+      // A store path in "contents" that is not in the store: name the manifests giving it.
+      const text = isPlannerError(error) ? String((error.details as { stderr?: string } | undefined)?.stderr ?? error.message) : '';
+      throw blame(error, ...installables.filter((item, k) => outputs[k]!.some((p) => text.includes(`'${p}'`))));
+    });
     for (const [i, source] of fromNix.entries()) {
       const roots = rootsOf[i]!;
       for (const root of roots) {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { PlannerError } from '@planner/errors';
+import { isPlannerError, PlannerError } from '@planner/errors';
 import { parseClosure } from './parse.js';
 import { isStorePath } from './storepath.js';
 import type { Closure } from './types.js';
@@ -140,10 +140,28 @@ export async function realise(installables: readonly Installable[], options: Nix
   // installable's derivation first (one eval) and match the build results by drvPath.
   const attrs = toBuild.map((b, i) => `i${i} = ${b.expr};`).join('\n');
   const expr = `{\n${attrs}\n}`;
-  const drvs = JSON.parse(
-    (await runNix(['eval', '--impure', '--json', '--expr', `builtins.mapAttrs (n: v: v.drvPath) ${expr}`], options)).stdout,
-  ) as Record<string, string>;
-  const { stdout } = await runNix(['build', '--impure', '--no-link', '--json', '--expr', expr, ...toBuild.map((_, i) => `i${i}`)], options);
+  const evalDrv = (e: string): Promise<NixRun> => runNix(['eval', '--impure', '--json', '--expr', e], options);
+  let drvs: Record<string, string>;
+  try {
+    drvs = JSON.parse((await evalDrv(`builtins.mapAttrs (n: v: v.drvPath) ${expr}`)).stdout) as Record<string, string>;
+  } catch (error) {
+    // The error names our generated attribute set, not the manifest: find the first
+    // installable that fails alone (only on this error path) and name its manifest.
+    for (const b of toBuild) {
+      const own = await evalDrv(`(${b.expr}).drvPath`).then(() => undefined, (e: unknown) => e);
+      if (own !== undefined) throw blame(own, installables[b.index]!);
+    }
+    throw error;
+  }
+  let stdout: string;
+  try {
+    ({ stdout } = await runNix(['build', '--impure', '--no-link', '--json', '--expr', expr, ...toBuild.map((_, i) => `i${i}`)], options));
+  } catch (error) {
+    // A failed build names derivations: the manifests whose installables they are.
+    const text = isPlannerError(error) ? String((error.details as { stderr?: string } | undefined)?.stderr ?? error.message) : '';
+    const culprits = toBuild.filter((_, i) => drvs[`i${i}`] !== undefined && text.includes(drvs[`i${i}`]!)).map((b) => installables[b.index]!);
+    throw culprits.length > 0 ? blame(error, ...culprits) : error;
+  }
   const built = JSON.parse(stdout) as { drvPath?: string; outputs?: Record<string, string> }[];
   const byDrv = new Map(built.map((b) => [b.drvPath, b.outputs ?? {}]));
   for (const [i, b] of toBuild.entries()) {
@@ -152,6 +170,22 @@ export async function realise(installables: readonly Installable[], options: Nix
     results[b.index] = Object.keys(outputs).sort().map((k) => outputs[k]!);
   }
   return results;
+}
+
+/**
+ * A nix error of one installable, named by its manifest: "services/quotes/image.json:
+ * ./default.nix#quotez: nix eval failed ...", with the manifest as the error's file.
+ */
+export function blame(error: unknown, ...items: Installable[]): unknown {
+  if (!isPlannerError(error) || items.length === 0) return error;
+  const where = [...new Set(items.map((item) => `${item.file}: ${item.spec}`))].join('; ');
+  return new PlannerError(error.code, `${where}: ${error.message}`, {
+    file: items[0]!.file,
+    ...(error.hint ? { hint: error.hint } : {}),
+    ...(error.details ? { details: error.details } : {}),
+    exitCode: error.exitCode,
+    cause: error,
+  });
 }
 
 /** Queries the closure of all `paths` in ONE `nix path-info --json --recursive` call. */

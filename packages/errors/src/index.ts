@@ -91,3 +91,4 @@ export class PlannerError extends Error {
 export function isPlannerError(error: unknown): error is PlannerError {
   return error instanceof PlannerError;
 }
+export { choicesHint, closestMatch } from './suggest.js';

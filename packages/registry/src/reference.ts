@@ -45,15 +45,18 @@ export function parseRegistry(value: string, origin: string): RegistryLocation {
     host = 'docker.io';
     pathParts = parts.filter((p) => p !== '');
   }
+  // A flag's value is a usage error; a config's or manifest's names its file in `origin`.
+  const code = origin.startsWith('--') ? 'E_USAGE' : origin.includes('repository') ? 'E_MANIFEST_INVALID' : 'E_CONFIG_INVALID';
   if (!HOST.test(host)) {
-    throw new PlannerError('E_CONFIG_INVALID', `${origin}: "${value}" is not a valid registry host`, {
+    throw new PlannerError(code, `${origin}: "${value}" is not a valid registry host`, {
       hint: 'write the registry as host[:port][/prefix], e.g. "ghcr.io/acme" or "127.0.0.1:5000"',
       details: { registry: value },
     });
   }
   for (const part of pathParts) {
     if (!PATH_COMPONENT.test(part)) {
-      throw new PlannerError('E_CONFIG_INVALID', `${origin}: "${part}" in "${value}" is not a valid repository path component`, {
+      const where = part === value ? `"${value}"` : `"${part}" in "${value}"`;
+      throw new PlannerError(code, `${origin}: ${where} is not a valid registry (host[:port][/path]) or repository path component`, {
         hint: 'repository components are lower-case letters and digits, separated by ".", "_", "__" or "-"',
         details: { registry: value },
       });

@@ -1,7 +1,7 @@
 import { PlannerError } from '@planner/errors';
 import type { SharedGraph } from '@planner/graph';
 import type { Plan, PlanLayer } from '@planner/layering';
-import { formatBytes, formatCount, formatPercent, formatRatio, plural } from './format.js';
+import { formatBytes, formatCount, formatLess, formatPercent, formatRatio, plural } from './format.js';
 import { diffLayers, imageBytes, imagePullBytes, layersById, ratio, registryBytes } from './measures.js';
 import type { BaseInfo, CheckData, CheckImage, CheckOutcome, LayerChange, LockStatus } from './types.js';
 
@@ -295,7 +295,7 @@ function growthCheck(images: CheckImage[], thresholds: Thresholds): CheckOutcome
 
 function savingsCheck(headRatio: number, thresholds: Thresholds): CheckOutcome {
   const limit = thresholds.minSavingsVsAutoLayer;
-  const what = `registry storage ${formatRatio(headRatio)} less than per-image auto-layer (buildLayeredImage)`;
+  const what = `registry storage ${formatLess(headRatio, 'per-image auto-layer (buildLayeredImage)')}`;
   if (limit === undefined) return { name: 'min-savings-vs-auto-layer', status: 'skip', limit: null, actual: headRatio, message: `savings: ${what}; no minimum set (check.minSavingsVsAutoLayer)` };
   const ok = headRatio >= limit;
   return {

@@ -1,4 +1,4 @@
-import { PlannerError } from '@planner/errors';
+import { choicesHint, closestMatch, PlannerError } from '@planner/errors';
 import { referrersOf, type SharedGraph } from '@planner/graph';
 import type { Plan } from '@planner/layering';
 import { storeName } from './format.js';
@@ -15,6 +15,10 @@ export type ExplainTarget = { kind: 'image'; ref: string } | { kind: 'path'; pat
 export function resolveTarget(graph: SharedGraph, query: string): ExplainTarget {
   const byRef = graph.images.find((i) => i.ref === query) ?? graph.images.filter((i) => i.name === query).at(0);
   if (byRef) return { kind: 'image', ref: byRef.ref };
+  // name:tag (no store path has a colon in its name): an image the workspace does not have.
+  if (query.includes(':') && !query.startsWith('/')) {
+    throw new PlannerError('E_UNKNOWN_IMAGE', `no image ${query} in the workspace`, { hint: choicesHint(query, graph.images.map((i) => i.ref), 'planner ls lists them') });
+  }
   const storeDir = graph.storeDir;
   if (query.startsWith(`${storeDir}/`)) {
     const base = query.slice(storeDir.length + 1).split('/')[0]!;
@@ -30,8 +34,9 @@ export function resolveTarget(graph: SharedGraph, query: string): ExplainTarget 
   const candidates = matches.length > 0 ? matches : graph.paths.filter((p) => storeName(p).includes(query));
   if (candidates.length === 1) return { kind: 'path', path: candidates[0]! };
   if (candidates.length === 0) {
+    const image = closestMatch(query, graph.images.map((i) => i.name));
     throw new PlannerError('E_USAGE', `"${query}" is neither an image nor a store path of any image's closure`, {
-      hint: 'pass an image (name:tag), a store path, or part of a store path name; planner ls lists the images',
+      hint: image ? `did you mean the image ${image}?` : 'pass an image (name:tag), a store path, or part of a store path name; planner ls lists the images',
     });
   }
   const shown = candidates.slice(0, 10).join('\n  ');

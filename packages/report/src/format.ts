@@ -47,3 +47,15 @@ export function formatChange(delta: number): string {
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${formatCount(n)} ${n === 1 ? word : many}`;
 }
+
+/**
+ * A savings ratio (`baseline / planner`) in words: "2.16x less than X", "1.05x more than X"
+ * when below 1 (never "0.95x less"), "the same as X" when it rounds to 1.00x, "- vs X"
+ * when unknown. Without `than`, just "2.16x less" / "the same".
+ */
+export function formatLess(ratio: number | null, than?: string): string {
+  const known = ratio !== null && Number.isFinite(ratio) && ratio > 0;
+  const factor = known ? Math.max(ratio, 1 / ratio).toFixed(2) : '';
+  if (than === undefined) return !known ? '-' : factor === '1.00' ? 'the same' : `${factor}x ${ratio > 1 ? 'less' : 'more'}`;
+  return !known ? `- vs ${than}` : factor === '1.00' ? `the same as ${than}` : `${factor}x ${ratio > 1 ? 'less' : 'more'} than ${than}`;
+}

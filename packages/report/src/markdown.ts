@@ -1,4 +1,4 @@
-import { formatBytes, formatChange, formatCount, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';
+import { formatBytes, formatChange, formatCount, formatLess, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';
 import { BUMP_NOTE, BUMP_TITLE, bumpTable } from './bump-table.js';
 import type { CheckData, CheckOutcome, ReportData } from './types.js';
 
@@ -36,7 +36,7 @@ export function reportMarkdown(data: ReportData, options: MarkdownOptions = {}):
   out.push('');
   out.push(
     `**${formatBytes(planner.registryBytes)}** in the registry for ${formatCount(data.totals.images)} images: ` +
-      `**${formatRatio(auto.registry.ratio)} less** than per-image auto-layer (buildLayeredImage), ` +
+      `**${formatLess(auto.registry.ratio)}** ${formatLess(auto.registry.ratio) === 'the same' ? 'as' : 'than'} per-image auto-layer (buildLayeredImage), ` +
       `${formatPercent(lower.registry.ratio === null ? null : 1 / lower.registry.ratio - 1)} above the lower bound.`,
   );
   if (data.base) out.push('', `Push and pull measured against ${data.base.ref ? code(data.base.ref) : code(data.base.lockFile ?? 'base lock')}.`);
@@ -107,7 +107,7 @@ export function checkMarkdown(data: CheckData, options: MarkdownOptions = {}): s
   const sv = data.savings.vsAutoLayer;
   out.push(
     '',
-    `Registry storage ${formatRatio(sv.head)} less than per-image auto-layer` +
+    `Registry storage ${formatLess(sv.head, 'per-image auto-layer')}` +
       (sv.base !== null && sv.change !== null ? ` (base ${formatRatio(sv.base)}, change ${formatChange(sv.change)}).` : '.'),
   );
   out.push('');

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { PlannerError } from '@planner/errors';
@@ -19,6 +20,9 @@ export interface LoadWorkspaceOptions {
 export async function loadWorkspace(options: LoadWorkspaceOptions = {}): Promise<Workspace> {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const configFile = options.configFile ? path.resolve(cwd, options.configFile) : findConfigFile(cwd);
+  if (!configFile && !existsSync(cwd)) {
+    throw new PlannerError('E_CONFIG_NOT_FOUND', `no such directory: ${cwd}`, { hint: 'run planner inside the workspace, or pass -C DIR naming an existing directory' });
+  }
   if (!configFile) {
     throw new PlannerError('E_CONFIG_NOT_FOUND', `no ${CONFIG_FILE} in ${cwd} or any parent directory`, {
       hint: `create ${CONFIG_FILE} at the workspace root (it may be just {}), or pass -C DIR / --config FILE`,
@@ -35,6 +39,15 @@ export async function loadWorkspace(options: LoadWorkspaceOptions = {}): Promise
     dot: false,
   });
   manifests.sort();
+  // Planning nothing would write an empty lock over a real one: a glob that matches nothing
+  // is far likelier a mistake than a repository without images.
+  if (manifests.length === 0) {
+    throw new PlannerError('E_NO_SERVICES', `no image manifest matches ${config.services.map((g) => JSON.stringify(g)).join(', ')} under ${root}`, {
+      file: configFile,
+      hint: `"services" in ${CONFIG_FILE} are globs relative to it (default ["**/image.json"]); give each service an image.json`,
+      details: { services: config.services },
+    });
+  }
   const services = await Promise.all(manifests.map((file) => readService(file, config.maxLayers)));
   const byRef = new Map<string, Service>();
   for (const service of services) {

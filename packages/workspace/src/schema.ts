@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { closest } from 'fastest-levenshtein';
-import { PlannerError, type PlannerErrorCode } from '@planner/errors';
+import { closestMatch, PlannerError, type PlannerErrorCode } from '@planner/errors';
 
 const schemaDir = fileURLToPath(new URL('../schemas/', import.meta.url));
 
@@ -37,6 +36,9 @@ function describe(error: ErrorObject): string {
   return `${where} ${error.message ?? 'is invalid'}`;
 }
 
+/** The OCI image config's fields (image-spec config.md), which manifests take under "config". */
+const OCI_CONFIG_FIELDS = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', 'Volumes', 'WorkingDir', 'Labels', 'StopSignal'];
+
 /**
  * Validates `value` against the config or manifest schema. An unknown field gets its own code
  * and the closest valid field as a hint; everything else is reported in one message.
@@ -54,12 +56,19 @@ export function validateAgainstSchema(
   if (unknown) {
     const field = String((unknown.params as { additionalProperty: string }).additionalProperty);
     const candidates = knownFields(validate.schema as object, unknown.instancePath);
-    const suggestion = candidates.length > 0 ? closest(field, candidates) : undefined;
+    // The closest field only when it is close (a typo), else the list: "cmd" is not "name".
+    const suggestion = closestMatch(field, candidates);
+    // An OCI config field at the top of a manifest belongs under "config".
+    const oci = kind === 'manifest' && unknown.instancePath === '' ? OCI_CONFIG_FIELDS.find((f) => f.toLowerCase() === field.toLowerCase()) : undefined;
     const at = unknown.instancePath ? ` in "${unknown.instancePath.slice(1).replaceAll('/', '.')}"` : '';
     const code: PlannerErrorCode = kind === 'config' ? 'E_CONFIG_INVALID' : 'E_MANIFEST_UNKNOWN_FIELD';
     throw new PlannerError(code, `${file}: unknown field "${field}"${at}`, {
       file,
-      hint: suggestion ? `did you mean "${suggestion}"?` : `valid fields: ${candidates.join(', ')}`,
+      hint: oci
+        ? `"${oci}" belongs in the image's OCI config: "config": { "${oci}": ... }`
+        : suggestion
+          ? `did you mean "${suggestion}"?`
+          : `valid fields: ${candidates.join(', ')}`,
       details: { field, ...(suggestion ? { suggestion } : {}) },
     });
   }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { PlannerError } from '@planner/errors';
+import { choicesHint, PlannerError } from '@planner/errors';
 import { LOCK_FILE, plan as planLayers, type Plan } from '@planner/layering';
 import { buildImages, compressorInfo, type BuildSummary, type Compression, type ExchangeSummary, type LayerExchange, type RemoteLayer } from '@planner/oci';
 import {
@@ -16,6 +16,7 @@ import {
   type ShardSpec,
 } from '@planner/registry';
 import { defineCommand, type GlobalArgs } from '../command.js';
+import { CHUNK, JOBS, MAX_LAYERS, SHARD_WAIT, nonNegative, wholeNumber } from '../flags.js';
 import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { createBuildProgress, renderBuild, type BuildProgressView } from '../render/build.js';
@@ -60,11 +61,6 @@ export interface ShardData extends ShardSpec {
 }
 
 
-function positive(value: number | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 1) throw new PlannerError('E_USAGE', `${flag} must be a positive whole number, got ${value}`);
-  return value;
-}
 
 const DEFAULT_SHARD_WAIT_SECONDS = 30 * 60;
 
@@ -89,18 +85,17 @@ async function shardedBuild(args: {
   build: (extra: { exchange: LayerExchange; select: string[]; progress: BuildProgressView }) => Promise<BuildSummary>;
 }): Promise<{ summary: BuildSummary; push: PushData; shard: ShardData }> {
   const { argv, ui, shard, plan, inputs } = args;
-  const shardWait = argv.shardWait ?? DEFAULT_SHARD_WAIT_SECONDS;
-  if (!(shardWait >= 0)) throw new PlannerError('E_USAGE', `--shard-wait must be a number of seconds, got ${argv.shardWait}`);
+  const shardWait = nonNegative(argv.shardWait, '--shard-wait', SHARD_WAIT) ?? DEFAULT_SHARD_WAIT_SECONDS;
   const targets = resolveTargets(inputs.requests, {
     ...(argv.registry !== undefined ? { cliRegistry: argv.registry } : {}),
     ...(inputs.configRegistry !== undefined ? { configRegistry: inputs.configRegistry } : {}),
     ...(inputs.configFile !== undefined ? { configOrigin: inputs.configFile } : {}),
   });
   const registry = argv.registry ?? inputs.configRegistry ?? targets[0]?.registry;
-  if (registry === undefined) throw new PlannerError('E_USAGE', 'nothing to push');
+  if (registry === undefined) throw new PlannerError('E_USAGE', 'nothing to push: no registry given', { hint: 'pass --registry HOST[:PORT], or set "registry" in planner.config.json' });
   const location = cacheLocation(registry);
-  const limit = createLimiter(positive(argv.jobs, '--jobs') ?? DEFAULT_CONCURRENCY);
-  const chunkSize = positive(argv.chunkSize, '--chunk-size');
+  const limit = createLimiter(wholeNumber(argv.jobs, '--jobs', JOBS) ?? DEFAULT_CONCURRENCY);
+  const chunkSize = wholeNumber(argv.chunkSize, '--chunk-size', CHUNK);
   const pool = await openPushSessions(inputs, argv, createPushProgress(ui).event);
   const cache = await openLayerCache(pool, location, chunkSize !== undefined ? { chunkSize } : {});
 
@@ -197,15 +192,15 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
     if (names.length === 0 && !argv.all) {
       throw new PlannerError('E_USAGE', 'name the images to build, or pass --all', { hint: 'planner build --all, or planner build api web:1.2' });
     }
-    if (names.length > 0 && argv.all) throw new PlannerError('E_USAGE', 'pass either image names or --all, not both');
+    if (names.length > 0 && argv.all) throw new PlannerError('E_USAGE', 'pass either image names or --all, not both', { hint: `planner build --all, or planner build ${names.join(' ')}` });
     const shard = argv.shard === undefined ? undefined : parseShard(argv.shard);
     if (shard && (!argv.push || !argv.all)) {
       throw new PlannerError('E_USAGE', '--shard needs --all and --push: the runners split every layer and image and meet in the registry', {
         hint: `planner build --all --push --shard ${argv.shard}`,
       });
     }
-    const maxLayers = positive(argv.maxLayers, '--max-layers');
-    const jobs = positive(argv.buildJobs, '--build-jobs');
+    const maxLayers = wholeNumber(argv.maxLayers, '--max-layers', MAX_LAYERS);
+    const jobs = wholeNumber(argv.buildJobs, '--build-jobs', { min: 1, example: '2' });
     // Fails before any nix work when the runtime cannot do the asked compression.
     compressorInfo(argv.compression as Compression);
     const ctx = await loadContext(argv, {
@@ -217,7 +212,7 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
       if (!Array.isArray(hit)) return hit.ref;
       if (hit.length === 1) return hit[0]!.ref;
       throw new PlannerError('E_UNKNOWN_IMAGE', hit.length === 0 ? `no image ${n} in the workspace` : `${n} names several images: ${hit.map((s) => s.ref).join(', ')}`, {
-        hint: `Images: ${workspace.services.map((s) => s.ref).join(', ')}.`,
+        hint: hit.length === 0 ? choicesHint(n, workspace.services.map((s) => s.ref), 'planner ls lists them') : `name one of them by name:tag`,
       });
     });
     const previous = (await readLockFile(path.join(workspace.root, LOCK_FILE)))?.plan;

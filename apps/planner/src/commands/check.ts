@@ -17,6 +17,7 @@ import {
 } from '@planner/report';
 import { loadWorkspace, type Workspace } from '@planner/workspace';
 import { defineCommand, type GlobalArgs } from '../command.js';
+import { nonNegative } from '../flags.js';
 import { churnOf, contextFromWorkspace, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { renderCheck } from '../render/check.js';
@@ -117,10 +118,7 @@ export interface CheckCommandData {
 
 export function thresholdsFrom(argv: CheckArgs, workspace: Workspace): Thresholds {
   const config = workspace.config.check;
-  const min = argv.minSavingsVsAutoLayer ?? config.minSavingsVsAutoLayer;
-  if (min !== undefined && (!Number.isFinite(min) || min < 0)) {
-    throw new PlannerError('E_USAGE', `--min-savings-vs-auto-layer ${min}: expected a non-negative number such as 1.5`, { hint: 'a ratio: 2 means at least half the registry bytes of per-image auto-layer' });
-  }
+  const min = nonNegative(argv.minSavingsVsAutoLayer, '--min-savings-vs-auto-layer', { what: 'a non-negative ratio (2: at most half the registry bytes of per-image auto-layer)', example: '1.5' }) ?? config.minSavingsVsAutoLayer;
   return {
     maxPushBytes: argv.maxPushBytes !== undefined ? parseBytes(argv.maxPushBytes, '--max-push-bytes') : config.maxPushBytes,
     maxClosureGrowth: argv.maxClosureGrowth !== undefined ? parseGrowth(argv.maxClosureGrowth, '--max-closure-growth') : config.maxClosureGrowth,
@@ -163,7 +161,10 @@ export const checkCommand = defineCommand<CheckArgs, CheckCommandData>({
       thresholds,
     });
     const summary = process.env.GITHUB_STEP_SUMMARY;
-    if (summary) await appendFile(summary, `${checkMarkdown(check)}\n`);
+    // The job summary is a courtesy: failing to write it must not turn the check's verdict into an error.
+    if (summary) {
+      await appendFile(summary, `${checkMarkdown(check)}\n`).catch((error: Error) => ui.err(`warning: cannot append the summary to $GITHUB_STEP_SUMMARY (${summary}): ${error.message}\n`));
+    }
     return { data: { check, markdown: argv.markdown === true }, exitCode: check.passed ? 0 : 1 };
   },
   render: renderCheck,

@@ -4,6 +4,7 @@ import type { Argv } from 'yargs';
 import { isPlannerError, PlannerError } from '@planner/errors';
 import { compareToBaselines, DEFAULT_CHURN_WEIGHT, layerChanges, LOCK_FILE, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
 import { defineCommand, type GlobalArgs } from '../command.js';
+import { MAX_LAYERS, wholeNumber } from '../flags.js';
 import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { renderPlan } from '../render/plan.js';
@@ -70,10 +71,7 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
       .option('lock', { type: 'boolean', default: true, describe: `Start from ${LOCK_FILE} (--no-lock plans afresh, ignoring it)` })
       .epilog(`planner.config.json sets maxLayers (default 100) and churnWeight (default ${DEFAULT_CHURN_WEIGHT}: storage vs what library bumps re-push; 0 for storage alone). See docs/plan.md.`) as Argv<PlanArgs & GlobalArgs>,
   run: async (argv, ui) => {
-    const maxLayers = argv.maxLayers;
-    if (maxLayers !== undefined && (!Number.isInteger(maxLayers) || maxLayers < 1)) {
-      throw new PlannerError('E_USAGE', `--max-layers must be a positive whole number, got ${maxLayers}`, { hint: 'e.g. --max-layers 100' });
-    }
+    const maxLayers = wholeNumber(argv.maxLayers, '--max-layers', MAX_LAYERS);
     const ctx = await loadContext(argv, {
       ...(maxLayers !== undefined ? { maxLayers } : {}),
     });

@@ -22,6 +22,7 @@ import {
 } from '@planner/registry';
 import { findConfigFile, loadWorkspace, type Workspace } from '@planner/workspace';
 import { defineCommand, type GlobalArgs } from '../command.js';
+import { CHUNK, JOBS, SHARD_WAIT, nonNegative, wholeNumber } from '../flags.js';
 import { createPushProgress, renderPush } from '../render/push.js';
 import type { Ui } from '../render/ui.js';
 
@@ -80,11 +81,6 @@ export function pushInputsFromWorkspace(workspace: Workspace, layoutDir?: string
   };
 }
 
-function positive(value: number | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 1) throw new PlannerError('E_USAGE', `${flag} must be a positive whole number, got ${value}`);
-  return value;
-}
 
 /**
  * Pushes images of a layout: the whole of `planner push`, and what `planner build --push`
@@ -111,10 +107,9 @@ export async function openPushSessions(inputs: PushInputs, args: PushArgs, onEve
 
 export async function runPush(inputs: PushInputs, args: PushArgs, ui: Ui, extras: PushExtras = {}): Promise<PushData> {
   const env = extras.env ?? process.env;
-  const jobs = positive(args.jobs, '--jobs');
-  const chunkSize = positive(args.chunkSize, '--chunk-size');
-  const shardWait = args.shardWait === undefined ? undefined : args.shardWait;
-  if (shardWait !== undefined && !(shardWait >= 0)) throw new PlannerError('E_USAGE', `--shard-wait must be a number of seconds, got ${shardWait}`);
+  const jobs = wholeNumber(args.jobs, '--jobs', JOBS);
+  const chunkSize = wholeNumber(args.chunkSize, '--chunk-size', CHUNK);
+  const shardWait = nonNegative(args.shardWait, '--shard-wait', SHARD_WAIT);
   const shard: ShardSpec | undefined = args.shard === undefined ? undefined : parseShard(args.shard);
   const credentials = await loadCredentialSources({ ...(args.creds !== undefined ? { creds: args.creds } : {}), env });
   const layout: Layout = await readLayout(inputs.layoutDir);
@@ -155,7 +150,7 @@ export async function runPush(inputs: PushInputs, args: PushArgs, ui: Ui, extras
       return { layout: inputs.layoutDir, ...result };
     }
     const registry = args.registry ?? inputs.configRegistry ?? targets[0]?.registry;
-    if (registry === undefined) throw new PlannerError('E_USAGE', 'nothing to push');
+    if (registry === undefined) throw new PlannerError('E_USAGE', 'nothing to push: no registry given', { hint: 'pass --registry HOST[:PORT], or set "registry" in planner.config.json' });
     const result = await pushShard({
       ...common,
       targets,

@@ -4,6 +4,7 @@ import { PlannerError } from '@planner/errors';
 import { LOCK_FILE } from '@planner/layering';
 import { buildReport, reportHtml, strategyPlans, type ReportData } from '@planner/report';
 import { defineCommand } from '../command.js';
+import { wholeNumber } from '../flags.js';
 import { churnOf, loadContext } from '../context.js';
 import { readLockFile } from '../lock.js';
 import { renderReport } from '../render/report.js';
@@ -47,12 +48,8 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
       .option('top', { type: 'number', default: 10, describe: 'How many shared layers to list' })
       .option('bumps', { type: 'number', default: 3, describe: 'How many of the most widely used libraries to simulate a bump of (0: none)' }),
   run: async (argv, ui) => {
-    if (argv.top !== undefined && (!Number.isInteger(argv.top) || argv.top < 0)) {
-      throw new PlannerError('E_USAGE', `--top ${argv.top}: expected a whole number`, { hint: 'e.g. --top 20' });
-    }
-    if (argv.bumps !== undefined && (!Number.isInteger(argv.bumps) || argv.bumps < 0)) {
-      throw new PlannerError('E_USAGE', `--bumps ${argv.bumps}: expected a whole number`, { hint: 'e.g. --bumps 5, or --bumps 0 for none' });
-    }
+    wholeNumber(argv.top, '--top', { min: 0, example: '20' });
+    wholeNumber(argv.bumps, '--bumps', { min: 0, example: '5 (0: none)' });
     const ctx = await loadContext(argv);
     const committed = (await readLockFile(path.join(ctx.workspace.root, LOCK_FILE)))?.plan;
     const plans = strategyPlans(ctx.graph, { previous: committed, ...churnOf(ctx.workspace.config) });

@@ -1,7 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { BuildProgress } from '@planner/oci';
 import type { BuildData } from '../commands/build.js';
-import { formatBytes, formatCount, formatRatio, table } from './format.js';
+import { formatBytes, formatCount, formatLess, heading, table } from './format.js';
 import { renderPush } from './push.js';
 import type { Ui } from './ui.js';
 
@@ -127,6 +127,13 @@ export function createBuildProgress(ui: Ui): BuildProgressView {
   };
 }
 
+/** Compressed blob bytes: the report's figures are uncompressed NAR bytes, hence other ratios. */
+function sharingLine(s: BuildData['sharing']): string {
+  if (s.storeLayers === 0) return 'no store layers';
+  const ratio = s.perImageBytes === s.uniqueBytes ? 'the same: no store layer is shared' : formatLess(s.ratio);
+  return `${formatCount(s.storeLayers)} store layers stored once: ${formatBytes(s.uniqueBytes)} of compressed layers vs ${formatBytes(s.perImageBytes)} if every image had its own copy (${ratio})`;
+}
+
 export function renderBuild(data: BuildData, ui: Ui): string {
   const rows = data.images.map((i) => [
     ui.c.bold(i.ref),
@@ -140,12 +147,12 @@ export function renderBuild(data: BuildData, ui: Ui): string {
   // A shard also builds layers only other shards' images use: count those of its own images here.
   const builtHere = data.shard ? new Set(data.images.flatMap((i) => i.layers.filter((x) => !x.cached).map((x) => `${x.kind}:${x.digest}`))).size : l.built;
   const lines = [
+    heading(ui.c.bold(`Build: ${formatCount(data.images.length)} images in ${data.out} (${data.compression})`)),
     table(['image', 'layers', 'built', 'size', 'manifest'], rows, ['left', 'right', 'right', 'right', 'left']),
     '',
-    `${ui.c.bold(formatCount(data.images.length))} images in ${data.out} (${data.compression})`,
     `  layers         ${formatCount(l.distinct)} distinct: ${ui.c.green(formatCount(builtHere))} built, ${formatCount(l.reused)} reused from the cache${data.shard ? `, ${formatCount(l.remote)} from other shards` : ''}`,
     `  written        ${formatBytes(l.bytesWritten)} (${formatBytes(l.bytesIn)} of tar compressed) in ${(data.durationMs / 1000).toFixed(1)}s`,
-    `  sharing        ${formatCount(s.storeLayers)} store layers: ${formatBytes(s.uniqueBytes)} stored once vs ${formatBytes(s.perImageBytes)} if every image had its own copy (${formatRatio(s.ratio)} less)`,
+    `  sharing        ${sharingLine(data.sharing)}`,
   ];
   if (data.shard) {
     const sh = data.shard;

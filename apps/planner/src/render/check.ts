@@ -1,6 +1,6 @@
 import { checkMarkdown, formatChange, formatPercent, plural, formatSignedBytes, storeName, type CheckData } from '@planner/report';
 import type { CheckCommandData } from '../commands/check.js';
-import { formatBytes, formatCount, formatRatio, table } from './format.js';
+import { formatBytes, formatCount, formatLess, formatRatio, table } from './format.js';
 import type { Ui } from './ui.js';
 
 export function renderCheckText(data: CheckData, ui: Ui): string {
@@ -14,7 +14,7 @@ export function renderCheckText(data: CheckData, ui: Ui): string {
   );
   const sv = data.savings.vsAutoLayer;
   out.push(
-    `registry storage ${formatRatio(sv.head)} less than per-image auto-layer` +
+    `registry storage ${formatLess(sv.head, 'per-image auto-layer')}` +
       (sv.base !== null && sv.change !== null ? ` (base ${formatRatio(sv.base)}, change ${formatChange(sv.change)})` : ''),
   );
   const changed = data.images.filter((i) => i.status !== 'unchanged');

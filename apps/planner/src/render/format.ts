@@ -1,6 +1,6 @@
 // Number formatting is shared with Markdown/HTML rendering in @planner/report; colour and
 // terminal layout stay here.
-export { formatBytes, formatCount, formatPercent, formatRatio } from '@planner/report';
+export { formatBytes, formatCount, formatLess, formatPercent, formatRatio } from '@planner/report';
 
 export type Align = 'left' | 'right';
 
@@ -22,4 +22,12 @@ export function table(header: string[], rows: string[][], align: Align[] = []): 
       .join('  ')
       .trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/**
+ * A block's title with a `=` rule under it, so blocks printed one after another (build,
+ * then report) stay apart without colour too. The title may carry colour.
+ */
+export function heading(title: string): string {
+  return `${title}\n${'='.repeat(visible(title).length)}`;
 }

@@ -1,5 +1,5 @@
 import type { PlanData } from '../commands/plan.js';
-import { formatBytes, formatCount, formatRatio, table } from './format.js';
+import { formatBytes, formatCount, formatLess, formatRatio, table } from './format.js';
 import type { Ui } from './ui.js';
 
 function lockLine(data: PlanData, ui: Ui): string {
@@ -44,11 +44,12 @@ export function renderPlan(data: PlanData, ui: Ui): string {
       b.label,
       formatCount(b.layers),
       formatBytes(b.registryBytes),
-      b.ratio >= 1 ? ui.c.green(`${formatRatio(b.ratio)} less than ${b.label}`) : ui.c.red(`${formatRatio(1 / b.ratio)} more than ${b.label}`),
+      (b.ratio >= 1 ? ui.c.green : ui.c.red)(formatLess(b.ratio, b.label)),
     ]);
   rows.unshift([ui.c.bold('planner (joint)'), formatCount(s.layers), formatBytes(s.registryBytes), '']);
-  if (lower) rows.push([lower.label, formatCount(lower.layers), formatBytes(lower.registryBytes), `planner stores ${formatRatio(1 / lower.ratio)} this`]);
-  out.push(table(['strategy', 'layers', 'registry', ''], rows, ['left', 'right', 'right', 'left']));
+  // The lower bound (each path once) has no layer budget: its layer count means nothing here.
+  if (lower) rows.push(['lower bound: each path once', '-', formatBytes(lower.registryBytes), `${formatRatio(1 / lower.ratio)} this`]);
+  out.push(table(['strategy', 'layers', 'registry', 'planner stores'], rows, ['left', 'right', 'right', 'left']));
   out.push('');
   out.push(lockLine(data, ui));
   return out.join('\n');

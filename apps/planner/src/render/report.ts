@@ -1,6 +1,6 @@
 import { BUMP_NOTE, BUMP_TITLE, bumpTable, formatPercent, reportMarkdown, storeName, type ReportData } from '@planner/report';
 import type { ReportCommandData } from '../commands/report.js';
-import { formatBytes, formatCount, formatRatio, table } from './format.js';
+import { formatBytes, formatCount, formatLess, formatRatio, heading, table } from './format.js';
 import type { Ui } from './ui.js';
 
 export function renderReportTable(data: ReportData, ui: Ui): string {
@@ -10,10 +10,13 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
   const auto = data.savings.find((s) => s.baseline === 'auto-layer')!;
   const single = data.savings.find((s) => s.baseline === 'single')!;
   const lower = data.strategies.find((s) => s.id === 'lower-bound')!;
+  const vsAuto = formatLess(auto.registry.ratio, 'per-image buildLayeredImage (auto-layer)');
+  // `planner build` prints compressed blob bytes; say which these are, or its ratio and ours look contradictory.
+  out.push(heading(ui.c.bold('Savings report (sizes: uncompressed NAR bytes)')));
   out.push(
     `${ui.c.bold(formatBytes(planner.registryBytes))} in the registry for ${formatCount(data.totals.images)} images: ` +
-      `${ui.c.green(`${formatRatio(auto.registry.ratio ?? Number.NaN)} less`)} than per-image buildLayeredImage (auto-layer), ` +
-      `${formatRatio(single.registry.ratio ?? Number.NaN)} less than one layer per image, ` +
+      `${vsAuto.includes('x less') ? ui.c.green(vsAuto) : vsAuto.includes('x more') ? ui.c.red(vsAuto) : vsAuto}, ` +
+      `${formatLess(single.registry.ratio, 'one layer per image')}, ` +
       `${formatPercent(lower.registryBytes === 0 ? null : planner.registryBytes / lower.registryBytes - 1)} above the lower bound.`,
   );
   if (data.base) out.push(ui.c.dim(`push and pull measured against ${data.base.ref ?? data.base.lockFile}`));
@@ -22,9 +25,11 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
   if (hasPush) header.push('update push', 'vs planner');
   const rows = data.strategies.map((s) => {
     const sv = data.savings.find((x) => x.baseline === s.id);
+    // The lower bound has no layer budget: its layer count is the number of distinct image sets, no layering to compare.
+    const lowerBound = s.id === 'lower-bound';
     const row = [
-      s.id === 'planner' ? ui.c.bold(s.label) : s.label,
-      formatCount(s.layers),
+      s.id === 'planner' ? ui.c.bold(s.label) : lowerBound ? 'lower bound: each path once' : s.label,
+      lowerBound ? '-' : formatCount(s.layers),
       formatBytes(s.registryBytes),
       sv ? formatRatio(sv.registry.ratio ?? Number.NaN) : '1.00x',
       formatBytes(s.coldPullBytes),
@@ -34,7 +39,7 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
   });
   out.push(table(header, rows, ['left', 'right', 'right', 'right', 'right', 'right', 'right']));
   out.push('');
-  const imageHeader = ['image', 'closure', 'layers/budget', 'shared', 'private'];
+  const imageHeader = ['image', 'closure', 'layers used/budget', 'shared', 'private'];
   if (hasPush) imageHeader.push('pull');
   const imageRows = data.images.map((i) => {
     const over = i.layers > i.storeBudget;
@@ -49,6 +54,7 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
     return row;
   });
   out.push(table(imageHeader, imageRows, ['left', 'right', 'right', 'right', 'right', 'right']));
+  out.push(ui.c.dim('layers used/budget: store layers; the budget is maxLayers minus 1 customisation layer and any base image layers.'));
   if (data.sharedLayers.length > 0) {
     out.push('', ui.c.bold('Top shared layers'));
     const layerRows = data.sharedLayers.map((l) => [
