@@ -1,4 +1,4 @@
-import { formatBytes, formatCount, formatPercent, formatRatio, storeName } from './format.js';
+import { formatBytes, formatCount, formatLess, formatPercent, formatRatio, storeName } from './format.js';
 import type { ReportData, StrategyFigures } from './types.js';
 import { BUMP_NOTE, BUMP_TITLE } from './bump-table.js';
 
@@ -233,7 +233,7 @@ ${bumpRows}
 <p class="muted">${formatCount(data.totals.images)} images, ${formatCount(data.totals.uniquePaths)} unique store paths, ${formatCount(data.totals.layers)} layers${data.base ? `; push and pull against <code>${esc(data.base.ref ?? data.base.lockFile ?? 'base')}</code>` : ''}. Sizes are uncompressed NAR bytes.</p>
 <section class="figures" id="figures">
 ${figure('planner.registryBytes', 'registry storage with planner', planner.registryBytes)}
-${figure('auto-layer.registryBytes', 'per-image auto-layer (buildLayeredImage)', auto.registry.baselineBytes, ` — planner needs <b data-ratio="${auto.registry.ratio ?? ''}">${esc(formatRatio(auto.registry.ratio))}</b> less`)}
+${figure('auto-layer.registryBytes', 'per-image auto-layer (buildLayeredImage)', auto.registry.baselineBytes, ` — planner needs <b data-ratio="${auto.registry.ratio ?? ''}">${esc(formatLess(auto.registry.ratio))}</b>`)}
 ${figure('lower-bound.registryBytes', 'lower bound: every store path once', lower.registryBytes)}
 ${figure('totals.closureBytes', 'sum of every image\'s closure', data.totals.closureBytes)}
 ${hasPush ? figure('planner.pushBytes', 'update push with planner', planner.pushBytes!) : ''}
