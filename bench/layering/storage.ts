@@ -12,7 +12,7 @@
  * have, where the 100- and 40-layer targets are provably out of reach (see "bound").
  *
  * Targets: planner / lower bound at most 1.01x at maxLayers 100, 1.05x at 40, 1.25x at 20,
- * and never more than per-image auto-layer at any budget from 10 to 125. "bound" is a
+ * and never more than per-image auto-layer at any budget from 10 to 125 (printed from 3). "bound" is a
  * provable lower bound for ANY plan within the budget (bench/lib/bound.ts): where it is
  * above a target, no plan can meet that target on that workspace. `--churn-weight` is
  * planner's (PlanOptions.churnWeight); 0 plans for storage alone.
@@ -38,7 +38,7 @@ const TARGETS = new Map([
   [40, 1.05],
   [20, 1.25],
 ]);
-const FULL = [10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 110, 125];
+const FULL = [3, 5, 10, 15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100, 110, 125];
 
 const load = (name: string): Promise<BenchWorkspace> => benchWorkspace(name, seed);
 
@@ -49,7 +49,7 @@ for (const name of values.workspace.split(',')) {
   const graph = buildSharedGraph(ws.closures, ws.images);
   let unique = 0;
   for (const size of graph.narSize) unique += size;
-  const budgets = values['max-layers']?.split(',').map(Number) ?? (graph.images.length > 500 ? [10, 20, 40, 100, 125] : FULL);
+  const budgets = values['max-layers']?.split(',').map(Number) ?? (graph.images.length > 500 ? [3, 10, 20, 40, 100, 125] : FULL);
   console.log(`\n${name}: ${graph.images.length} images, ${graph.paths.length} unique paths, ${(unique / 2 ** 30).toFixed(2)} GiB unique (ratios: registry bytes / every path once)`);
   const header = ['maxLayers', 'planner', 'auto-layer', 'popularity', 'single', 'bound', 'auto/planner', 'target', 'verdict'];
   console.log(header.map((h, i) => (i === 0 ? h.padEnd(9) : h.padStart(i === 8 ? 0 : 12))).join(' '));

@@ -137,6 +137,11 @@ describe('planner plan on debian-120', () => {
     expect(roomy.summary.imagesAtBudget).toBe(roomy.images.filter((image) => image.layers.length === 124).length);
     expect(roomy.summary.imagesAtBudget).toBeLessThan(full);
     expect(small.lock.read).toBe(false);
+    // Two store layers: each service's package shares a layer rather than leave the rest of
+    // its closure one layer nobody shares; planner still stores less than auto-layer.
+    const tiny = json<PlanJson>(planner(['plan', '-C', dir, '--json', '--max-layers', '3', '--no-lock']));
+    for (const image of tiny.images) expect(image.layers.length).toBeLessThanOrEqual(2);
+    expect(tiny.summary.baselines.find((b) => b.kind === 'auto-layer')!.ratio).toBeGreaterThan(1.2);
   });
 
   it('rejects a damaged lock, naming it, unless told to ignore it', () => {

@@ -1,5 +1,5 @@
 export type { Plan, PlanImage, PlanLayer } from './types.js';
-export { DEFAULT_CHURN_WEIGHT, layerChanges, plan, planWithStats, registryBytes, storeBudgets, volatilePaths, type PlanOptions, type PlanResult, type PlanStats } from './plan.js';
+export { DEFAULT_CHURN_WEIGHT, layerChanges, MIN_BUDGET_FOR_OWN_LAYERS, plan, planWithStats, registryBytes, storeBudgets, volatilePaths, type PlanOptions, type PlanResult, type PlanStats } from './plan.js';
 export { layerId } from './layer-id.js';
 export { verifyPlan, type VerifyOptions } from './verify.js';
 export { BASELINES, baselinePlan, planFromImageLayers, type BaselineKind, type BaselineOptions } from './baselines/index.js';

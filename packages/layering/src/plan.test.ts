@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isPlannerError } from '@planner/errors';
-import { DEFAULT_CHURN_WEIGHT, layerId, parseLock, plan, planWithStats, serializeLock, verifyPlan, type Plan } from './index.js';
+import { baselinePlan, DEFAULT_CHURN_WEIGHT, layerId, MIN_BUDGET_FOR_OWN_LAYERS, parseLock, plan, planWithStats, registryBytes, serializeLock, verifyPlan, type Plan } from './index.js';
 import { graphOf, rebuilt, reordered, storePath, workspaceFrom, type WorkspaceShape } from './testing.js';
 
 const shapes: fc.Arbitrary<WorkspaceShape> = fc.record({
@@ -93,8 +93,8 @@ describe('plan', () => {
         const anyRoot = volatileOf(ws);
         const byId = new Map(result.layers.map((layer) => [layer.id, layer]));
         for (const image of ws.images) {
-          // An image allowed a single store layer has its roots with everything else.
-          if (image.maxLayers === 2) continue;
+          // With one or two store layers, an image's roots are packed like any path.
+          if (image.maxLayers < MIN_BUDGET_FOR_OWN_LAYERS + 1) continue;
           const own = new Set(image.roots);
           const layers = result.images.find((i) => i.name === image.ref)!.layers.map((id) => byId.get(id)!);
           let lastStable = -1;
@@ -136,6 +136,26 @@ describe('plan', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('with two store layers, shares a library instead of keeping the service apart', () => {
+    // lib (1000) in both; each service has its root and a private dependency. Keeping the
+    // roots apart would leave one layer for lib + x and one for lib + y: lib stored twice.
+    const shape: WorkspaceShape = {
+      sizes: [1000, 10, 20, 1, 2],
+      edges: [[3, 0], [3, 1], [4, 0], [4, 2]],
+      images: [{ roots: [3], maxLayers: 3 }, { roots: [4], maxLayers: 3 }],
+    };
+    const ws = workspaceFrom(shape);
+    const graph = graphOf(ws);
+    const result = plan(graph);
+    expect(verifyPlan(result, graph, { maxLayers: 3 })).toEqual([]);
+    expect(registryBytes(result)).toBe(1033);
+    expect(registryBytes(result)).toBeLessThan(registryBytes(baselinePlan(graph, 'auto-layer', { maxLayers: 3 })) + 1);
+    // One store layer more, and each service's package has a layer of its own again.
+    const roomy = workspaceFrom({ ...shape, images: shape.images.map((i) => ({ ...i, maxLayers: 4 })) });
+    const own = plan(graphOf(roomy));
+    for (const image of own.images) expect(own.layers.find((l) => l.id === image.layers.at(-1))!.paths).toHaveLength(1);
   });
 
   it('puts the whole closure in one layer when an image may have only one', () => {
@@ -234,8 +254,8 @@ describe('plan with the previous plan', () => {
         const image = ws.images[which % ws.images.length]!;
         // Only roots nobody else refers to or contains: a service's own package.
         const own = image.roots.filter((r) => [...ws.store.values()].every((info) => !info.references.includes(r)) && ws.images.every((i) => i === image || !ws.closures.get(i.ref)!.has(r)));
-        // (An image allowed a single store layer re-pushes its whole closure, by design.)
-        fc.pre(own.length === image.roots.length && image.maxLayers >= 3);
+        // (With one or two store layers the package shares a layer, by design.)
+        fc.pre(own.length === image.roots.length && image.maxLayers >= MIN_BUDGET_FOR_OWN_LAYERS + 1);
         const previous = plan(graphOf(ws));
         const { ws: next, added } = rebuilt(ws, own);
         const graph = graphOf(next);

@@ -82,7 +82,7 @@ export function plan(graph: SharedGraph, options: PlanOptions = {}): Plan {
 /** plan(), plus what the previous plan (if any) contributed. */
 export function planWithStats(graph: SharedGraph, options: PlanOptions = {}): PlanResult {
   const budgets = storeBudgets(graph, options.maxLayers);
-  const roots = rootSets(graph);
+  const roots = rootSets(graph, budgets);
   const heights = pathHeights(graph);
   const maxLayers = planMaxLayers(graph, options.maxLayers);
   const churn = churnModel(graph, roots, heights, options.churnWeight ?? DEFAULT_CHURN_WEIGHT);
@@ -214,15 +214,25 @@ export function volatilePaths(graph: SharedGraph): Uint8Array {
   return volatile;
 }
 
-/** Rows like graph.imageSets: the images whose root each path is. */
-export function rootSets(graph: SharedGraph): Uint32Array {
+/**
+ * Rows like graph.imageSets: the images whose root each path is, i.e. whose own package the
+ * planner keeps in layers of its own. Not for images given `budgets` of 2 store layers or
+ * fewer: their roots would take one of two slots and leave the whole rest of the closure
+ * one layer that no other image can share (more than per-image nixpkgs layering stores);
+ * there the roots are packed like any path.
+ */
+export function rootSets(graph: SharedGraph, budgets?: ArrayLike<number>): Uint32Array {
   const { words } = graph;
   const rows = new Uint32Array(graph.paths.length * words);
   for (const image of graph.images) {
+    if (budgets !== undefined && budgets[image.index]! <= MIN_BUDGET_FOR_OWN_LAYERS - 1) continue;
     for (const root of image.roots) rows[root * words + (image.index >>> 5)]! |= 1 << (image.index & 31);
   }
   return rows;
 }
+
+/** The smallest store budget at which an image's own package gets layers of its own. */
+export const MIN_BUDGET_FOR_OWN_LAYERS = 3;
 
 /** A layer before it gets its id: path ids (ascending) and the images using it. */
 export interface Draft {
