@@ -215,6 +215,11 @@ describe('planner build --all', () => {
     const unknown = planner(['build', 'nope', '--json'], { cwd: ws });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('E_UNKNOWN_IMAGE');
+    // --push with nowhere to push: refused before any layer is built.
+    const nowhere = planner(['build', '--all', '--push', '--out', path.join(ws, 'push-out')], { cwd: ws });
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toContain('[E_USAGE] no registry for image');
+    expect(existsSync(path.join(ws, 'push-out'))).toBe(false);
   });
 
   it('writes plain tars with --compression none', () => {

@@ -129,6 +129,22 @@ describe('debian-120', () => {
     }
   });
 
+  it('report --html: with hundreds of layers the heatmap columns still follow the bytes', () => {
+    const bare = planner(['report', '--html'], { cwd: dir });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('[E_USAGE] --html needs the file to write');
+    const file = path.join(path.dirname(dir), 'report.html');
+    const r = planner(['report', '--html', file], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const columns = [...readFileSync(file, 'utf8').matchAll(/<rect class="heat-col" x="[^"]*" y="0" width="([^"]+)"[^>]* data-bytes="(\d+)"/g)].map((m) => ({ width: Number(m[1]), bytes: Number(m[2]) }));
+    expect(columns.length).toBeGreaterThan(450);
+    const byBytes = [...columns].sort((a, b) => a.bytes - b.bytes);
+    // Monotone in bytes (to the SVG's 0.01 px rounding), and the largest far wider than the smallest.
+    for (let k = 1; k < byBytes.length; k++) expect(byBytes[k]!.width).toBeGreaterThanOrEqual(byBytes[k - 1]!.width - 0.01);
+    expect(byBytes.at(-1)!.width).toBeGreaterThan(20 * byBytes[0]!.width);
+    expect(columns.reduce((s, c) => s + c.width, 0)).toBeCloseTo(900, -1);
+  });
+
   it('report --bumps: how many libraries, 0 for none, a usage error for nonsense', () => {
     expect(json<{ bumps: unknown[] }>(planner(['report', '--json', '--bumps', '0', '--top', '0'], { cwd: dir })).bumps).toEqual([]);
     const bad = planner(['report', '--bumps', '-1'], { cwd: dir });

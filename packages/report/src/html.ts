@@ -1,4 +1,4 @@
-import { formatBytes, formatCount, formatLess, formatPercent, formatRatio, storeName } from './format.js';
+import { formatBytes, formatCount, formatLess, formatPercent, formatRatio, plural, storeName } from './format.js';
 import type { ReportData, StrategyFigures } from './types.js';
 import { BUMP_NOTE, BUMP_TITLE } from './bump-table.js';
 
@@ -110,7 +110,9 @@ function heatmap(data: ReportData): string {
   const rowH = 12;
   const layers = data.layers;
   const total = Math.max(1, layers.reduce((s, l) => s + l.narSize, 0));
-  const minW = Math.min(2, plotW / Math.max(1, layers.length));
+  // Every column gets a sliver (at most a quarter of an equal share), the rest goes by bytes:
+  // with hundreds of layers, equal minimums alone would fill the plot and hide the sizes.
+  const minW = Math.min(2, plotW / Math.max(1, layers.length) / 4);
   const spare = Math.max(0, plotW - minW * layers.length);
   const xs: number[] = [];
   const ws: number[] = [];
@@ -163,7 +165,8 @@ export function reportHtml(data: ReportData, options: HtmlOptions = {}): string 
       const sv = data.savings.find((x) => x.baseline === s.id);
       const cells = [
         `<td>${esc(s.label)}</td>`,
-        `<td class="r" data-field="layers">${formatCount(s.layers)}</td>`,
+        // The lower bound has no layer budget: its count of image sets is no layer count.
+        `<td class="r" data-field="layers">${s.id === 'lower-bound' ? '-' : formatCount(s.layers)}</td>`,
         `<td class="r" data-field="registryBytes" data-bytes="${s.registryBytes}">${esc(formatBytes(s.registryBytes))}</td>`,
         `<td class="r" data-field="registryRatio" data-ratio="${sv?.registry.ratio ?? 1}">${esc(sv ? formatRatio(sv.registry.ratio) : '1.00x')}</td>`,
         `<td class="r" data-field="coldPullBytes" data-bytes="${s.coldPullBytes}">${esc(formatBytes(s.coldPullBytes))}</td>`,
@@ -230,7 +233,7 @@ ${bumpRows}
 </head>
 <body>
 <h1>${esc(title)}</h1>
-<p class="muted">${formatCount(data.totals.images)} images, ${formatCount(data.totals.uniquePaths)} unique store paths, ${formatCount(data.totals.layers)} layers${data.base ? `; push and pull against <code>${esc(data.base.ref ?? data.base.lockFile ?? 'base')}</code>` : ''}. Sizes are uncompressed NAR bytes.</p>
+<p class="muted">${plural(data.totals.images, 'image')}, ${plural(data.totals.uniquePaths, 'unique store path')}, ${plural(data.totals.layers, 'layer')}${data.base ? `; push and pull against <code>${esc(data.base.ref ?? data.base.lockFile ?? 'base')}</code>` : ''}. Sizes are uncompressed NAR bytes.</p>
 <section class="figures" id="figures">
 ${figure('planner.registryBytes', 'registry storage with planner', planner.registryBytes)}
 ${figure('auto-layer.registryBytes', 'per-image auto-layer (buildLayeredImage)', auto.registry.baselineBytes, ` — planner needs <b data-ratio="${auto.registry.ratio ?? ''}">${esc(formatLess(auto.registry.ratio))}</b>`)}

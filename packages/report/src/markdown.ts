@@ -35,7 +35,7 @@ export function reportMarkdown(data: ReportData, options: MarkdownOptions = {}):
   out.push('### planner report');
   out.push('');
   out.push(
-    `**${formatBytes(planner.registryBytes)}** in the registry for ${formatCount(data.totals.images)} images: ` +
+    `**${formatBytes(planner.registryBytes)}** in the registry for ${plural(data.totals.images, 'image')}: ` +
       `**${formatLess(auto.registry.ratio)}** ${formatLess(auto.registry.ratio) === 'the same' ? 'as' : 'than'} per-image auto-layer (buildLayeredImage), ` +
       `${formatPercent(lower.registry.ratio === null ? null : 1 / lower.registry.ratio - 1)} above the lower bound.`,
   );
@@ -45,7 +45,7 @@ export function reportMarkdown(data: ReportData, options: MarkdownOptions = {}):
     const sv = data.savings.find((x) => x.baseline === s.id);
     const row = [
       s.id === 'planner' ? `**${s.label}**` : s.label,
-      formatCount(s.layers),
+      s.id === 'lower-bound' ? '-' : formatCount(s.layers),
       formatBytes(s.registryBytes),
       sv ? formatRatio(sv.registry.ratio) : '1.00x',
       formatBytes(s.coldPullBytes),

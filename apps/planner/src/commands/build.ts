@@ -215,6 +215,16 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
         hint: hit.length === 0 ? choicesHint(n, workspace.services.map((s) => s.ref), 'planner ls lists them') : `name one of them by name:tag`,
       });
     });
+    if (argv.push) {
+      // What a push needs and is known now fails now, not after the whole build.
+      const inputs = pushInputsFromWorkspace(workspace);
+      resolveTargets(select.length > 0 ? inputs.requests.filter((r) => select.includes(r.ref)) : inputs.requests, {
+        ...(argv.registry !== undefined ? { cliRegistry: argv.registry } : {}),
+        ...(inputs.configRegistry !== undefined ? { configRegistry: inputs.configRegistry } : {}),
+        ...(inputs.configFile !== undefined ? { configOrigin: inputs.configFile } : {}),
+      });
+      wholeNumber(argv.jobs, '--jobs', JOBS);
+    }
     const previous = (await readLockFile(path.join(workspace.root, LOCK_FILE)))?.plan;
     const plan = planLayers(ctx.graph, { ...(maxLayers !== undefined ? { maxLayers } : {}), ...(previous ? { previous } : {}), ...churnOf(workspace.config) });
     const cwd = path.resolve(argv.cwd ?? process.cwd());

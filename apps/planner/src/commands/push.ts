@@ -168,7 +168,7 @@ export const pushCommand = defineCommand<PushArgs & { out?: string }, PushData>(
   command: 'push',
   describe: 'Push the built images to their registries, sharing blobs between images',
   builder: (y) =>
-    pushOptions(y).option('out', { type: 'string', describe: 'OCI layout directory to push from (default: the workspace\'s .planner/oci)' }) as Argv<PushArgs & { out?: string } & GlobalArgs>,
+    pushOptions(y).option('out', { type: 'string', describe: 'OCI layout directory to push from (default: "out" in planner.config.json, else .planner/oci)' }) as Argv<PushArgs & { out?: string } & GlobalArgs>,
   run: async (argv, ui) => {
     const cwd = path.resolve(argv.cwd ?? process.cwd());
     const out = argv.out === undefined ? undefined : path.resolve(cwd, argv.out);

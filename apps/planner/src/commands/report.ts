@@ -64,6 +64,7 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
     });
     let htmlFile: string | undefined;
     if (argv.html !== undefined) {
+      if (argv.html === '') throw new PlannerError('E_USAGE', '--html needs the file to write', { hint: 'e.g. --html report.html' });
       htmlFile = path.resolve(argv.cwd ?? process.cwd(), argv.html);
       await writeAtomic(htmlFile, reportHtml(report));
       ui.err(`wrote ${htmlFile}\n`);

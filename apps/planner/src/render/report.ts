@@ -1,4 +1,4 @@
-import { BUMP_NOTE, BUMP_TITLE, bumpTable, formatPercent, reportMarkdown, storeName, type ReportData } from '@planner/report';
+import { BUMP_NOTE, BUMP_TITLE, bumpTable, formatPercent, plural, reportMarkdown, storeName, type ReportData } from '@planner/report';
 import type { ReportCommandData } from '../commands/report.js';
 import { formatBytes, formatCount, formatLess, formatRatio, heading, table } from './format.js';
 import type { Ui } from './ui.js';
@@ -14,7 +14,7 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
   // `planner build` prints compressed blob bytes; say which these are, or its ratio and ours look contradictory.
   out.push(heading(ui.c.bold('Savings report (sizes: uncompressed NAR bytes)')));
   out.push(
-    `${ui.c.bold(formatBytes(planner.registryBytes))} in the registry for ${formatCount(data.totals.images)} images: ` +
+    `${ui.c.bold(formatBytes(planner.registryBytes))} in the registry for ${plural(data.totals.images, 'image')}: ` +
       `${vsAuto.includes('x less') ? ui.c.green(vsAuto) : vsAuto.includes('x more') ? ui.c.red(vsAuto) : vsAuto}, ` +
       `${formatLess(single.registry.ratio, 'one layer per image')}, ` +
       `${formatPercent(lower.registryBytes === 0 ? null : planner.registryBytes / lower.registryBytes - 1)} above the lower bound.`,
