@@ -173,6 +173,8 @@ describe('bad input: exit 2, a stable code, the culprit named, nothing written',
       [['check', '--bse', 'main'], 'unknown option: --bse', 'did you mean --base?'],
       [['pln'], 'unknown command: pln', 'did you mean planner plan?'],
       [['plan', 'extra'], 'unknown command or argument: extra', 'planner --help lists the commands'],
+      [['build', '--all', '--out'], '--out needs a value', 'planner <command> --help says what --out takes'],
+      [['ls', '-C'], '-C needs a value', 'planner <command> --help says what -C takes'],
     ];
     for (const [args, message, hint] of cases) {
       const result = planner(args, { cwd: dir });

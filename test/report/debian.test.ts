@@ -132,7 +132,7 @@ describe('debian-120', () => {
   it('report --html: with hundreds of layers the heatmap columns still follow the bytes', () => {
     const bare = planner(['report', '--html'], { cwd: dir });
     expect(bare.code).toBe(2);
-    expect(bare.stderr).toContain('[E_USAGE] --html needs the file to write');
+    expect(bare.stderr).toContain('[E_USAGE] --html needs a value');
     const file = path.join(path.dirname(dir), 'report.html');
     const r = planner(['report', '--html', file], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);

@@ -11,8 +11,8 @@ export function buildParser(args: string[]) {
   let parser = yargs(args)
     .scriptName('planner')
     .usage('$0 <command> [options]\n\nShared image layers for every Nix service in a monorepo: plan, build, push, report.')
-    .option('cwd', { alias: 'C', type: 'string', describe: 'Run as if started in DIR (the config is searched from here upwards)', global: true })
-    .option('config', { type: 'string', describe: 'Path of planner.config.json (skips the search)', global: true })
+    .option('cwd', { alias: 'C', type: 'string', requiresArg: true, describe: 'Run as if started in DIR (the config is searched from here upwards)', global: true })
+    .option('config', { type: 'string', requiresArg: true, describe: 'Path of planner.config.json (skips the search)', global: true })
     .option('json', { type: 'boolean', describe: 'Print machine-readable JSON on stdout', global: true })
     .option('verbose', { type: 'boolean', describe: 'Show stack traces and more detail', global: true })
     .option('color', { type: 'boolean', describe: 'Force colour on or off (NO_COLOR is honoured)', global: true })
@@ -42,6 +42,11 @@ export function usageError(message: string, known: readonly string[], args: read
   if (recommended) {
     const typed = args.find((a) => !a.startsWith('-')) ?? '';
     return new PlannerError('E_USAGE', `unknown command: ${typed}`, { hint: `did you mean planner ${recommended[1]}? (planner --help lists the commands)` });
+  }
+  const missing = /^Not enough arguments following: (.+)$/.exec(message);
+  if (missing) {
+    const flag = `${missing[1]!.length === 1 ? '-' : '--'}${missing[1]!}`;
+    return new PlannerError('E_USAGE', `${flag} needs a value`, { hint: `planner <command> --help says what ${flag} takes` });
   }
   const unknown = /^Unknown arguments?: (.*)$/.exec(message);
   if (!unknown) return new PlannerError('E_USAGE', message, { hint: 'run planner --help, or planner <command> --help' });
@@ -76,7 +81,7 @@ export async function main(args: string[]): Promise<number> {
     return lastRun.exitCode;
   } catch (error) {
     if (error instanceof Error && error.name === 'YError') {
-      return renderError(new PlannerError('E_USAGE', error.message, { hint: 'run planner --help, or planner <command> --help' }), ui);
+      return renderError(usageError(error.message, [], args), ui);
     }
     return renderError(error, ui);
   }

@@ -133,11 +133,11 @@ export const checkCommand = defineCommand<CheckArgs, CheckCommandData>({
   describe: 'Compare this tree\'s plan with a base and fail on push size, closure growth, savings, budget or lock drift',
   builder: (y) =>
     y
-      .option('base', { type: 'string', describe: 'Git revision to compare with (reads its manifests, closures and lock through git)' })
-      .option('base-lock', { type: 'string', describe: 'Lock file to compare with instead of a git revision' })
+      .option('base', { type: 'string', requiresArg: true, describe: 'Git revision to compare with (reads its manifests, closures and lock through git)' })
+      .option('base-lock', { type: 'string', requiresArg: true, describe: 'Lock file to compare with instead of a git revision' })
       .option('markdown', { type: 'boolean', describe: 'Print the Markdown summary (for a PR comment)' })
-      .option('max-push-bytes', { type: 'string', describe: 'Fail when the push uploads more (bytes, or 100MiB, 1GB); default check.maxPushBytes' })
-      .option('max-closure-growth', { type: 'string', describe: 'Fail when an image\'s closure grows more (bytes, 50MiB or 10%); default check.maxClosureGrowth' })
+      .option('max-push-bytes', { type: 'string', requiresArg: true, describe: 'Fail when the push uploads more (bytes, or 100MiB, 1GB); default check.maxPushBytes' })
+      .option('max-closure-growth', { type: 'string', requiresArg: true, describe: 'Fail when an image\'s closure grows more (bytes, 50MiB or 10%); default check.maxClosureGrowth' })
       .option('min-savings-vs-auto-layer', { type: 'number', describe: 'Fail when registry storage is less than this many times smaller than per-image auto-layer' })
       .option('fail-on-budget-exceeded', { type: 'boolean', describe: 'Fail when an image has more layers than its budget (default true; --no-fail-on-budget-exceeded)' })
       .option('lock-check', { type: 'boolean', describe: 'Fail when planner.lock.json differs from what planner plan writes (default true; --no-lock-check)' }),

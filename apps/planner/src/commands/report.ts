@@ -41,10 +41,10 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
   describe: 'Savings against single-layer, per-image popularity and auto-layer images and the lower bound, and what library bumps re-push',
   builder: (y) =>
     y
-      .option('base', { type: 'string', describe: 'Git revision to measure the update push and pulls against' })
-      .option('base-lock', { type: 'string', describe: 'Lock file to measure the update push against (planner only)' })
+      .option('base', { type: 'string', requiresArg: true, describe: 'Git revision to measure the update push and pulls against' })
+      .option('base-lock', { type: 'string', requiresArg: true, describe: 'Lock file to measure the update push against (planner only)' })
       .option('markdown', { type: 'boolean', describe: 'Print Markdown (for a PR comment) instead of a table' })
-      .option('html', { type: 'string', describe: 'Also write a self-contained HTML report to FILE' })
+      .option('html', { type: 'string', requiresArg: true, describe: 'Also write a self-contained HTML report to FILE' })
       .option('top', { type: 'number', default: 10, describe: 'How many shared layers to list' })
       .option('bumps', { type: 'number', default: 3, describe: 'How many of the most widely used libraries to simulate a bump of (0: none)' }),
   run: async (argv, ui) => {
