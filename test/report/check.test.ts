@@ -310,6 +310,7 @@ describe('planner check', () => {
       [['check', '--base', 'no-such-branch'], '[E_GIT] --base no-such-branch: no such commit in'],
       [['check', '--base', 'HEAD~1', '--base-lock', 'x.json'], '[E_USAGE] --base and --base-lock are mutually exclusive'],
       [['check', '--base', 'HEAD~1', '--max-push-bytes', 'lots'], '[E_USAGE] --max-push-bytes "lots": expected a size'],
+      [['check', '--base', 'HEAD~1', '--max-closure-growth', '-5%'], '[E_USAGE] --max-closure-growth "-5%": expected a size such as 50MiB or a share of the base closure such as 10%'],
       [['check', '--base-lock', 'missing.lock.json'], '[E_USAGE] --base-lock missing.lock.json: no such file'],
     ];
     for (const [args, message] of cases) {

@@ -56,7 +56,13 @@ export function parseBytes(text: string, flag: string): number {
 /** "10%" or a size -> the form planner.config.json uses (bytes number or "N%"). */
 export function parseGrowth(text: string, flag: string): number | string {
   if (/^\s*[0-9]+(\.[0-9]+)?\s*%\s*$/.test(text)) return text.replace(/\s+/g, '');
-  return parseBytes(text, flag);
+  try {
+    return parseBytes(text, flag);
+  } catch {
+    throw new PlannerError('E_USAGE', `${flag} ${JSON.stringify(text)}: expected a size such as 50MiB or a share of the base closure such as 10%`, {
+      hint: 'units: B, KB, MB, GB, KiB, MiB, GiB; or N%',
+    });
+  }
 }
 
 function layerChange(layer: PlanLayer, sizes: (p: string) => number): LayerChange {
