@@ -118,6 +118,13 @@ const cases: Case[] = [
     mentions: ['/nonexistent/nix', 'nix-bin'],
   },
   {
+    name: 'a "nix" that prints something other than JSON',
+    files: { ...manifest({ contents: ['./default.nix#app'], closure: undefined }), 'services/app/default.nix': '{ app = 1; }' },
+    env: { PLANNER_NIX: '/bin/echo' },
+    code: 'E_NIX',
+    mentions: ['nix eval printed output that is not JSON', 'PLANNER_NIX'],
+  },
+  {
     name: 'a Nix evaluation error, with nix\'s stderr',
     files: { ...manifest({ contents: ['./default.nix#missing'], closure: undefined }), 'services/app/default.nix': '{ app = 1; }' },
     code: 'E_NIX',

@@ -94,7 +94,7 @@ describe('token auth', () => {
   beforeAll(async () => {
     const dir = path.join(work, 'token');
     mkdirSync(dir, { recursive: true });
-    tokens = await startTokenServer(dir, { users: { alice: PASSWORD }, expiresIn: 300 });
+    tokens = await startTokenServer(dir, { users: { alice: PASSWORD, bob: PASSWORD }, expiresIn: 300 });
     cleanups.push(() => tokens.close());
     registry = await startRegistry(dir, { kind: 'token', realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, rootCertBundle: tokens.rootCertBundle });
     cleanups.push(() => registry.stop());
@@ -119,6 +119,30 @@ describe('token auth', () => {
     // Tokens are cached: one per distinct scope set, not one per request.
     const distinct = new Set(ours.map((r) => [...r.scopes].sort().join(' ')));
     expect(ours.length).toBe(distinct.size);
+    noSecrets(run.stdout, run.stderr);
+  });
+
+  it("pushes each repository with its own login from an auth file, never another's", async () => {
+    const authJson = path.join(work, 'per-repo-auth.json');
+    const login = (user: string) => ({ auth: Buffer.from(`${user}:${PASSWORD}`).toString('base64') });
+    // The most specific key wins (containers-auth.json(5)): bob for split/svc1, alice for the rest.
+    writeFileSync(authJson, JSON.stringify({ auths: { [`${registry.host}/split`]: login('alice'), [`${registry.host}/split/svc1`]: login('bob') } }));
+    const before = tokens.requests.length;
+    const env = { HOME: work, XDG_RUNTIME_DIR: undefined, REGISTRY_AUTH_FILE: authJson, DOCKER_CONFIG: undefined, PLANNER_REGISTRY_USER: undefined, PLANNER_REGISTRY_PASSWORD: undefined };
+    const run = await plannerAsync(['push', '--out', layout.dir, '--registry', `${registry.host}/split`, '--json'], { env });
+    expect(run.code, run.stderr).toBe(0);
+    for (const image of layout.images) expect(await remoteDigest(`${registry.host}/split/${image.ref}`, `alice:${PASSWORD}`)).toBe(image.manifestDigest);
+    // Who asked to push where: svc1 by bob only, every other repository by alice only.
+    const pushers = new Map<string, Set<string>>();
+    for (const r of tokens.requests.slice(before)) {
+      for (const scope of r.scopes.filter((s) => s.endsWith(':pull,push'))) {
+        const repo = scope.split(':')[1]!;
+        if (!pushers.has(repo)) pushers.set(repo, new Set());
+        pushers.get(repo)!.add(r.user ?? '');
+      }
+    }
+    expect([...pushers.keys()].sort()).toEqual(['split/svc0', 'split/svc1', 'split/svc2']);
+    for (const [repo, users] of pushers) expect([...users], repo).toEqual([repo === 'split/svc1' ? 'bob' : 'alice']);
     noSecrets(run.stdout, run.stderr);
   });
 

@@ -80,6 +80,23 @@ describe('faults', () => {
     expect(registry.blobDigests()).toEqual([...layout.blobs.keys()].sort());
   });
 
+  it('counts no bytes as resent when only the closing PUTs fail', async () => {
+    registry = await startRegistry(path.join(work, 'r-put'));
+    proxy = await startProxy({ upstream: registry.host, fail500Every: 2, failMethods: ['PUT'], maxFaults: 4 });
+    // Small blobs and chunks smaller than every one of them: each blob goes up in PATCHes,
+    // and each PUT only closes an upload.
+    const small = writeLayout(path.join(work, 'oci-small'), monorepoImages({ images: 2, baseSize: 4000, appSize: 2000 }));
+    const run = await plannerAsync(['push', '--out', small.dir, '--registry', `${proxy.host}/small`, '--chunk-size', '512', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const data = json(run);
+    expect(proxy.faults().http500).toBe(4);
+    expect(data.totals.retries).toBeGreaterThan(0);
+    // Every PATCHed chunk was accepted before its PUT failed: nothing went up twice.
+    expect(data.totals.bytesUploaded).toBeGreaterThan(0);
+    expect(data.totals.bytesResent).toBe(0);
+    for (const image of small.images) expect(await remoteDigest(`${registry.host}/small/${image.ref}`)).toBe(image.manifestDigest);
+  });
+
   it('names image, blob and the registry error code once retries run out', async () => {
     registry = await startRegistry(path.join(work, 'r-broken'));
     proxy = await startProxy({ upstream: registry.host, fail500Every: 1, failMethods: ['POST'] });

@@ -142,8 +142,9 @@ export async function realise(installables: readonly Installable[], options: Nix
   const expr = `{\n${attrs}\n}`;
   const evalDrv = (e: string): Promise<NixRun> => runNix(['eval', '--impure', '--json', '--expr', e], options);
   let drvs: Record<string, string>;
+  let evaluated: NixRun;
   try {
-    drvs = JSON.parse((await evalDrv(`builtins.mapAttrs (n: v: v.drvPath) ${expr}`)).stdout) as Record<string, string>;
+    evaluated = await evalDrv(`builtins.mapAttrs (n: v: v.drvPath) ${expr}`);
   } catch (error) {
     // The error names our generated attribute set, not the manifest: find the first
     // installable that fails alone (only on this error path) and name its manifest.
@@ -153,6 +154,7 @@ export async function realise(installables: readonly Installable[], options: Nix
     }
     throw error;
   }
+  drvs = nixJson(evaluated.stdout, 'nix eval') as Record<string, string>;
   let stdout: string;
   try {
     ({ stdout } = await runNix(['build', '--impure', '--no-link', '--json', '--expr', expr, ...toBuild.map((_, i) => `i${i}`)], options));
@@ -162,7 +164,7 @@ export async function realise(installables: readonly Installable[], options: Nix
     const culprits = toBuild.filter((_, i) => drvs[`i${i}`] !== undefined && text.includes(drvs[`i${i}`]!)).map((b) => installables[b.index]!);
     throw culprits.length > 0 ? blame(error, ...culprits) : error;
   }
-  const built = JSON.parse(stdout) as { drvPath?: string; outputs?: Record<string, string> }[];
+  const built = nixJson(stdout, 'nix build --json') as { drvPath?: string; outputs?: Record<string, string> }[];
   const byDrv = new Map(built.map((b) => [b.drvPath, b.outputs ?? {}]));
   for (const [i, b] of toBuild.entries()) {
     const outputs = byDrv.get(drvs[`i${i}`]);
@@ -170,6 +172,18 @@ export async function realise(installables: readonly Installable[], options: Nix
     results[b.index] = Object.keys(outputs).sort().map((k) => outputs[k]!);
   }
   return results;
+}
+
+/** Nix's --json output, parsed; anything else is E_NIX (not a bug of ours). */
+function nixJson(stdout: string, what: string): unknown {
+  try {
+    return JSON.parse(stdout);
+  } catch (error) {
+    throw new PlannerError('E_NIX', `${what} printed output that is not JSON: ${(error as Error).message}`, {
+      hint: 'check that `nix` is a working Nix (2.8 or newer); PLANNER_NIX may point elsewhere',
+      cause: error,
+    });
+  }
 }
 
 /**
@@ -192,11 +206,5 @@ export function blame(error: unknown, ...items: Installable[]): unknown {
 export async function queryClosure(paths: readonly string[], options: NixOptions): Promise<Closure> {
   if (paths.length === 0) return new Map();
   const { stdout } = await runNix(['path-info', '--json', '--recursive', ...[...new Set(paths)].sort()], options);
-  let value: unknown;
-  try {
-    value = JSON.parse(stdout);
-  } catch (error) {
-    throw new PlannerError('E_NIX', `nix path-info printed output that is not JSON: ${(error as Error).message}`, { cause: error });
-  }
-  return parseClosure(value, { storeDir: options.storeDir, file: 'nix path-info --json --recursive' }).closure;
+  return parseClosure(nixJson(stdout, 'nix path-info'), { storeDir: options.storeDir, file: 'nix path-info --json --recursive' }).closure;
 }

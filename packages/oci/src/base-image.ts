@@ -49,12 +49,17 @@ async function scanTar(file: string, onEntry: (name: string, size: number, body:
   const input = createReadStream(file);
   input.on('error', (error) => extract.destroy(error));
   input.pipe(extract);
-  for await (const entry of extract) {
-    const body = entry as unknown as Readable;
-    if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') {
-      await onEntry(normalise(entry.header.name), entry.header.size ?? 0, body);
+  try {
+    for await (const entry of extract) {
+      const body = entry as unknown as Readable;
+      if (entry.header.type === 'file' || entry.header.type === 'contiguous-file') {
+        await onEntry(normalise(entry.header.name), entry.header.size ?? 0, body);
+      }
+      body.resume();
     }
-    body.resume();
+  } finally {
+    // Stopped early (onEntry threw, or found what it wanted): close the file too.
+    input.destroy();
   }
 }
 

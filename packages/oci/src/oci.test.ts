@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -136,5 +136,33 @@ describe('layer cache', () => {
     expect(cache.get('k')).toEqual(record);
     writeFileSync(cache.blobPath(record.digest), 'short');
     expect(cache.get('k')).toBeUndefined();
+  });
+});
+
+describe('tarStream', () => {
+  it('closes the file it reads when the consumer stops early', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'planner-tar-'));
+    const file = path.join(dir, 'big');
+    writeFileSync(file, Buffer.alloc(8 << 20, 1));
+    // Linux: the process's open descriptors that point at the file.
+    const openOnFile = (): number =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`) === file;
+        } catch {
+          return false;
+        }
+      }).length;
+    let read = 0;
+    let openWhileReading = 0;
+    for await (const chunk of tarStream([{ name: 'big', kind: 'file', mode: 0o644, size: 8 << 20, source: file }])) {
+      read += chunk.length;
+      if (read < 2 << 20) continue;
+      openWhileReading = openOnFile();
+      break;
+    }
+    expect(openWhileReading).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(openOnFile()).toBe(0);
   });
 });

@@ -47,8 +47,10 @@ function addEntry(pack: tar.Pack, e: TarEntry): Promise<void> {
       else pack.entry(header(e), data, (err) => (err ? reject(err) : resolve()));
       return;
     }
-    const sink = pack.entry(header(e), (err) => (err ? reject(readError(source, err)) : resolve()));
     const rs = createReadStream(source, { highWaterMark: 1 << 20 });
+    const sink = pack.entry(header(e), (err) => (err ? reject(readError(source, err)) : resolve()));
+    // The entry closed (written, or the pack destroyed under it): the file is no longer needed.
+    sink.on('close', () => rs.destroy());
     rs.on('error', (error) => {
       reject(readError(source, error));
       sink.destroy(error);

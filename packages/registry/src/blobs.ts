@@ -192,6 +192,8 @@ export async function uploadBlob(session: RegistrySession, options: UploadOption
         await res.body?.cancel();
         location = res.headers.get('location') ?? location;
         offset = end;
+        // Accepted: a failure from here on (the closing PUT) re-sends none of these bytes.
+        inFlight = 0;
         failures = 0;
         report(offset);
       }

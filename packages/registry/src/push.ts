@@ -23,14 +23,25 @@ export interface ConnectOptions {
   userAgent?: string;
 }
 
-/** One connected session per registry, opened on first use and shared by every step of a run. */
+/**
+ * Connected sessions, opened on first use and shared by every step of a run: one per
+ * registry and login (an auth file may hold other credentials for other repositories of
+ * the same registry), and per scheme.
+ */
 export class SessionPool {
   private readonly sessions = new Map<string, Promise<RegistrySession>>();
   constructor(private readonly options: ConnectOptions) {}
 
+  /** Which login `registry/repository` uses ('' for none): repositories with the same one share a session. */
+  identity(registry: string, repository: string): string {
+    const found = findCredentials(this.options.credentials, registry, repository);
+    return found ? `${found.source}\0${found.username}` : '';
+  }
+
   /** `repository` picks credentials when an auth file holds per-repository entries. */
   get(registry: string, repository: string, plainHttp = false): Promise<RegistrySession> {
-    let session = this.sessions.get(registry);
+    const key = `${registry}\0${plainHttp ? 'http' : 'https'}\0${this.identity(registry, repository)}`;
+    let session = this.sessions.get(key);
     if (!session) {
       const { credentials, insecure, insecureRegistries, retry, onEvent, userAgent } = this.options;
       const s = new RegistrySession({
@@ -43,7 +54,7 @@ export class SessionPool {
         ...(userAgent ? { userAgent } : {}),
       });
       session = s.connect().then(() => s);
-      this.sessions.set(registry, session);
+      this.sessions.set(key, session);
     }
     return session;
   }
@@ -120,10 +131,16 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   const images: ImagePushResult[] = [];
   const totals = emptyTotals();
   for (const registry of registries) {
-    const targets = options.targets.filter((t) => t.registry === registry).sort((a, b) => (a.reference < b.reference ? -1 : 1));
-    const part = await pushToRegistry(options, pool, registry, targets.map((t) => ({ target: t, image: byRef.get(t.ref)! })));
-    images.push(...part.images);
-    for (const k of Object.keys(totals) as (keyof PushTotals)[]) totals[k] += part.totals[k];
+    // Repositories pushed with different logins cannot mount each other's blobs: push each
+    // login's share apart, through its own session.
+    const inRegistry = options.targets.filter((t) => t.registry === registry);
+    const logins = [...new Set(inRegistry.map((t) => pool.identity(registry, t.repository)))].sort();
+    for (const login of logins) {
+      const targets = inRegistry.filter((t) => pool.identity(registry, t.repository) === login).sort((a, b) => (a.reference < b.reference ? -1 : 1));
+      const part = await pushToRegistry(options, pool, registry, targets.map((t) => ({ target: t, image: byRef.get(t.ref)! })));
+      images.push(...part.images);
+      for (const k of Object.keys(totals) as (keyof PushTotals)[]) totals[k] += part.totals[k];
+    }
   }
   totals.registries = registries.length;
   totals.retries = await pool.retries();
