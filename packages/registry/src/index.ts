@@ -19,7 +19,6 @@ export {
 export { blobPath, hasBlob, manifestBlobs, readLayout, REF_NAME, splitRef } from './layout.js';
 export { getManifest, manifestDigest, MANIFEST_MEDIA_TYPES, putManifest } from './manifests.js';
 export { openLayerCache, type LayerCache } from './layer-cache.js';
-export { createLimiter } from './pool.js';
 export { DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, inContext, pushImages, SessionPool, type ConnectOptions, type PushOptions } from './push.js';
 export {
   ANNOTATION_DIFF_ID,

@@ -1,23 +1,3 @@
-/** Runs at most `limit` of the given tasks at a time; tasks queue in call order. */
-export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`limit must be a positive integer, got ${limit}`);
-  let active = 0;
-  const queue: (() => void)[] = [];
-  const next = (): void => {
-    active--;
-    queue.shift()?.();
-  };
-  return <T>(task: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const run = (): void => {
-        active++;
-        task().then(resolve, reject).finally(next);
-      };
-      if (active < limit) run();
-      else queue.push(run);
-    });
-}
-
 /** A queued task not started because another one failed first. */
 export class CancelledError extends Error {
   constructor() {

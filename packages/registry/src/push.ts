@@ -3,7 +3,8 @@ import { blobExists, mountBlob, uploadBlob } from './blobs.js';
 import { findCredentials, type CredentialSources } from './credentials.js';
 import { blobPath, hasBlob, manifestBlobs } from './layout.js';
 import { manifestDigest, putManifest } from './manifests.js';
-import { allOrFirstError, CancelledError, createLimiter } from './pool.js';
+import pLimit from 'p-limit';
+import { allOrFirstError, CancelledError } from './pool.js';
 import type { RetryPolicy } from './retry.js';
 import { RegistrySession } from './session.js';
 import type { BlobAction, Descriptor, ImagePushResult, ImageTarget, Layout, LayoutImage, LayoutManifest, PushEvent, PushResult, PushTotals } from './types.js';
@@ -156,9 +157,9 @@ async function pushToRegistry(
 ): Promise<PushResult> {
   const session = await pool.get(registry, work[0]!.target.repository, work.some((w) => w.target.plainHttp));
   const emit = options.onEvent ?? (() => {});
-  const limit = createLimiter(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
   // HEADs carry no body: run more of them at once, so many images' checks stay quick on a far registry.
-  const headLimit = createLimiter(4 * (options.concurrency ?? DEFAULT_CONCURRENCY));
+  const headLimit = pLimit(4 * (options.concurrency ?? DEFAULT_CONCURRENCY));
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const dir = options.layout.dir;
   const mayUpload = options.mayUpload ?? (() => true);

@@ -1,5 +1,6 @@
 import { blobPath } from './layout.js';
-import { allOrFirstError, createLimiter } from './pool.js';
+import pLimit from 'p-limit';
+import { allOrFirstError } from './pool.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_CONCURRENCY, inContext, pushImages, SessionPool, type PushOptions } from './push.js';
 import { CACHE_REPOSITORY_NAME, publishLayerRecord, waitForLayerRecords } from './records.js';
 import { parseRegistry } from './reference.js';
@@ -77,7 +78,7 @@ export async function pushShard(options: ShardPushOptions): Promise<ShardPushRes
 
   const session = await pool.get(cache.registry, cache.repository, cache.plainHttp);
   const emit = options.onEvent ?? (() => {});
-  const limit = createLimiter(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
   let uploaded = 0;
   let uploadedBytes = 0;
   await allOrFirstError(

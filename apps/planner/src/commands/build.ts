@@ -1,11 +1,11 @@
 import path from 'node:path';
+import pLimit from 'p-limit';
 import type { Argv } from 'yargs';
 import { choicesHint, PlannerError } from '@planner/errors';
 import { LOCK_FILE, plan as planLayers, type Plan } from '@planner/layering';
 import { buildImages, compressorInfo, type BuildSummary, type Compression, type ExchangeSummary, type LayerExchange, type RemoteLayer } from '@planner/oci';
 import {
   cacheLocation,
-  createLimiter,
   DEFAULT_CONCURRENCY,
   openLayerCache,
   parseShard,
@@ -94,7 +94,7 @@ async function shardedBuild(args: {
   const registry = argv.registry ?? inputs.configRegistry ?? targets[0]?.registry;
   if (registry === undefined) throw new PlannerError('E_USAGE', 'nothing to push: no registry given', { hint: 'pass --registry HOST[:PORT], or set "registry" in planner.config.json' });
   const location = cacheLocation(registry);
-  const limit = createLimiter(wholeNumber(argv.jobs, '--jobs', JOBS) ?? DEFAULT_CONCURRENCY);
+  const limit = pLimit(wholeNumber(argv.jobs, '--jobs', JOBS) ?? DEFAULT_CONCURRENCY);
   const chunkSize = wholeNumber(argv.chunkSize, '--chunk-size', CHUNK);
   const pool = await openPushSessions(inputs, argv, createPushProgress(ui).event);
   const cache = await openLayerCache(pool, location, chunkSize !== undefined ? { chunkSize } : {});
