@@ -3,7 +3,7 @@
  * path that depends on it (transitively) a new hash; adding a service adds an image. All
  * deterministic from a seed.
  */
-import type { Closure, PathInfo } from '@planner/closure';
+import { byteOrder, type Closure, type PathInfo } from '@planner/closure';
 import type { ImageSpec } from '@planner/graph';
 import { fakeHash, fakeNarHash, rng } from './generate.js';
 import type { BenchWorkspace } from './workspaces.js';
@@ -38,9 +38,6 @@ export interface Update {
   added: Set<string>;
 }
 
-function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Rebuilds `seeds`: they and everything depending on them get new store paths. */
 export function rebuild(ws: BenchWorkspace, seeds: Iterable<string>, seed = 1): Update {

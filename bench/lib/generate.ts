@@ -8,7 +8,7 @@
  * a few direct dependencies drawn by popularity, and own a root package plus a few private
  * paths. Closures are the transitive references of each service's root.
  */
-import type { Closure, PathInfo } from '@planner/closure';
+import { byteOrder, type Closure, type PathInfo } from '@planner/closure';
 import type { ImageSpec } from '@planner/graph';
 
 export interface GenerateOptions {
@@ -275,9 +275,6 @@ export function generateWorkspace(options: GenerateOptions = {}): GeneratedWorks
   return { images, closures, store };
 }
 
-function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** A closure in the array shape of `nix path-info --json --recursive` (Nix 2.18 and older). */
 export function toPathInfoArray(closure: Closure): PathInfo[] {

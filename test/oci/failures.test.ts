@@ -9,7 +9,8 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImages, compressorInfo, readLayout, storeLayerKey, type ImageBuildSpec } from '@planner/oci';
+import { buildImages, compressorInfo, storeLayerKey, type ImageBuildSpec } from '@planner/oci';
+import { readLayout } from '@planner/registry';
 import type { Plan } from '@planner/layering';
 import { json, planner, plannerBin, repoRoot, tempDir } from '../helpers/cli.js';
 import { buildAttrs, writeFixtureLib } from '../helpers/nix.js';
@@ -168,7 +169,7 @@ describe('kill -9 at random points', () => {
       const child = spawn(process.execPath, [plannerBin, 'build', '--all', '--json'], { cwd: ws, stdio: 'ignore', env: { ...process.env, NO_COLOR: '1' } });
       const killed = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(child.kill('SIGKILL')), delay);
-        child.on('exit', (code, signal) => {
+        child.on('exit', (_code, signal) => {
           clearTimeout(timer);
           resolve(signal === 'SIGKILL');
         });

@@ -101,7 +101,7 @@ export async function loadClosures(sources: readonly ClosureSource[], options: L
     const all = await queryClosure(rootsOf.flat(), options).catch((error: unknown) => {
       // A store path in "contents" that is not in the store: name the manifests giving it.
       const text = isPlannerError(error) ? String((error.details as { stderr?: string } | undefined)?.stderr ?? error.message) : '';
-      throw blame(error, ...installables.filter((item, k) => outputs[k]!.some((p) => text.includes(`'${p}'`))));
+      throw blame(error, ...installables.filter((_, k) => outputs[k]!.some((p) => text.includes(`'${p}'`))));
     });
     for (const [i, source] of fromNix.entries()) {
       const roots = rootsOf[i]!;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { DirectedGraph } from 'graphology';
 import { PlannerError } from '@planner/errors';
 import type { Closure, PathInfo } from '@planner/closure';
@@ -165,12 +164,4 @@ export function referrersOf(graph: SharedGraph): number[][] {
 /** Refs of the images containing path `id`, sorted. */
 export function imagesOf(graph: SharedGraph, id: number): string[] {
   return graph.graph.getNodeAttribute(graph.paths[id]!, 'images');
-}
-
-/** A digest of the graph's content, for caches and locks. */
-export function graphDigest(graph: SharedGraph): string {
-  const hash = createHash('sha256');
-  for (let id = 0; id < graph.paths.length; id++) hash.update(`${graph.paths[id]}\0${graph.narSize[id]}\n`);
-  for (const image of graph.images) hash.update(`${image.ref}\0${image.storeBudget}\0${[...image.roots].join(',')}\n`);
-  return hash.digest('hex');
 }

@@ -4,7 +4,7 @@
  * only what changed.
  */
 import { PlannerError } from '@planner/errors';
-import { layerId } from './layer-id.js';
+import { byteOrder, layerId } from './layer-id.js';
 import type { Plan, PlanImage, PlanLayer } from './types.js';
 
 export const LOCK_FILE = 'planner.lock.json';
@@ -108,6 +108,3 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
-function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}

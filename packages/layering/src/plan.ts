@@ -257,7 +257,7 @@ function packMembership(graph: SharedGraph, membership: Uint32Array, budgets: Ar
     for (const item of layer.items) for (const id of paths[item]!) ids.push(id);
     return { paths: ids.sort((a, b) => a - b), users: layer.users };
   });
-  return splitLargePaths(graph, drafts, Int32Array.from(budgets), () => 0);
+  return splitLargePaths(graph, drafts, Int32Array.from(budgets));
 }
 
 function freshDrafts(graph: SharedGraph, budgets: Int32Array, roots: Uint32Array, churn?: Churn): Draft[] {

@@ -6,16 +6,15 @@ import type { Draft } from './plan.js';
 /**
  * Spends layers the budgets leave unused on update stability, without storing a byte more:
  * the largest paths that share a layer with others get a layer of their own, largest
- * first, while every image using that layer has room for one more (beyond `reserve`).
+ * first, while every image using that layer has room for one more.
  *
  * Why: a layer is pushed again whenever any of its paths changes, and everything in it
  * that did not change is pushed again with it. A large path sharing a layer with a small
  * one that changes (or the other way round) is the costly case; alone, a large path is
  * only pushed when it changes itself.
  */
-export function splitLargePaths(graph: SharedGraph, drafts: Draft[], budgets: Int32Array, reserve: (budget: number) => number): Draft[] {
-  const room = new Int32Array(budgets.length);
-  for (let i = 0; i < budgets.length; i++) room[i] = budgets[i]! - reserve(budgets[i]!);
+export function splitLargePaths(graph: SharedGraph, drafts: Draft[], budgets: Int32Array): Draft[] {
+  const room = budgets.slice();
   const users = drafts.map((draft) => bits(draft.users));
   for (const list of users) for (const image of list) room[image]!--;
   const size = graph.narSize;

@@ -4,6 +4,7 @@
  */
 import type { Closure, PathInfo } from '@planner/closure';
 import { buildSharedGraph, type ImageSpec, type SharedGraph } from '@planner/graph';
+import { byteOrder } from './layer-id.js';
 
 export interface WorkspaceShape {
   /** narSize of each path; path i may refer to paths j < i. */
@@ -32,9 +33,6 @@ export function storePath(i: number, name = `p${i}`, generation = 0): string {
   return `/nix/store/${hash}-${name}`;
 }
 
-function byteOrder(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 export function closureOf(store: ReadonlyMap<string, PathInfo>, roots: readonly string[]): Map<string, PathInfo> {
   const out = new Map<string, PathInfo>();

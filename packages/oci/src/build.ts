@@ -76,10 +76,9 @@ function selectImages(options: BuildOptions): { refs: string[]; universe: string
   return { refs, universe, specs };
 }
 
-function storeLayersOf(options: BuildOptions, refs: readonly string[]): { layers: PlanLayer[]; byImage: Map<string, PlanLayer[]> } {
+function storeLayersOf(options: BuildOptions, refs: readonly string[]): Map<string, PlanLayer[]> {
   const byId = new Map(options.plan.layers.map((l) => [l.id, l]));
   const byImage = new Map<string, PlanLayer[]>();
-  const used = new Set<string>();
   for (const ref of refs) {
     const image = options.plan.images.find((i) => i.name === ref)!;
     byImage.set(
@@ -91,12 +90,11 @@ function storeLayersOf(options: BuildOptions, refs: readonly string[]): { layers
             hint: 'Re-plan (planner plan) to rewrite planner.lock.json.',
           });
         }
-        used.add(id);
         return layer;
       }),
     );
   }
-  return { layers: options.plan.layers.filter((l) => used.has(l.id)), byImage };
+  return byImage;
 }
 
 /** One layer of one image, bottom first. */
@@ -173,7 +171,7 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
   const progress = (event: BuildProgress): void => options.onProgress?.(event);
   const exchange = options.exchange;
   const { refs, universe, specs } = selectImages(options);
-  const { layers: storeLayers, byImage } = storeLayersOf(options, universe);
+  const byImage = storeLayersOf(options, universe);
 
   const bases = new Map<string, BaseImage>();
   for (const ref of universe) {

@@ -5,7 +5,7 @@
 export { buildImages } from './build.js';
 export { countBaseImageLayers, readBaseImage, type BaseImage, type BaseLayer } from './base-image.js';
 export { LayerCache, LAYER_FORMAT_VERSION, storeLayerKey } from './cache.js';
-export { BLOCK_SIZE, compressorInfo, GZIP_LEVEL, type CompressorInfo } from './compress.js';
+export { BLOCK_SIZE, compressorInfo, type CompressorInfo } from './compress.js';
 export { mergeContainerConfig, type HistoryEntry, type OciImageConfig } from './config.js';
 export { customisationEntries } from './customisation.js';
 export { dockerArchiveName } from './docker-archive.js';
@@ -13,14 +13,9 @@ export { storeLayerEntries, type TarEntry } from './entries.js';
 export {
   blobPath,
   MEDIA_TYPES,
-  openBlob,
-  readBlob,
   readIndex,
-  readLayout,
-  readLayoutImage,
   REF_NAME,
   sha256,
-  type LayoutImage,
   type OciIndex,
   type OciManifest,
 } from './layout.js';

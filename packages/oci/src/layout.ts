@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlannerError } from '@planner/errors';
@@ -142,17 +141,7 @@ export class LayoutWriter {
   }
 }
 
-// ---- reading a layout (for @planner/registry, tests and incremental builds) ----
-
-export interface LayoutImage {
-  /** `name:tag` from the ref.name annotation. */
-  ref: string;
-  /** The descriptor of the manifest in index.json. */
-  descriptor: Descriptor;
-  /** The manifest's exact bytes (push these, not a re-serialisation). */
-  manifestBytes: Buffer;
-  manifest: OciManifest;
-}
+// ---- reading a layout's index (for incremental builds) ----
 
 function layoutError(dir: string, message: string, cause?: unknown): PlannerError {
   return new PlannerError('E_READ', `${message} in OCI layout ${dir}`, {
@@ -178,43 +167,4 @@ export async function readIndex(layoutDir: string): Promise<OciIndex> {
   }
   if (index?.schemaVersion !== 2 || !Array.isArray(index.manifests)) throw layoutError(layoutDir, 'index.json is not an OCI index');
   return index;
-}
-
-/** Reads a blob fully (for manifests and configs; stream layers with openBlob). */
-export async function readBlob(layoutDir: string, digest: string): Promise<Buffer> {
-  try {
-    return await readFile(blobPath(layoutDir, digest));
-  } catch (error) {
-    throw layoutError(layoutDir, `missing blob ${digest}`, error);
-  }
-}
-
-export function openBlob(layoutDir: string, digest: string): ReadStream {
-  return createReadStream(blobPath(layoutDir, digest));
-}
-
-/** Every image of the layout (index entries with a ref.name), sorted by ref. */
-export async function readLayout(layoutDir: string): Promise<LayoutImage[]> {
-  const index = await readIndex(layoutDir);
-  const images: LayoutImage[] = [];
-  for (const descriptor of index.manifests) {
-    const ref = descriptor.annotations?.[REF_NAME];
-    if (!ref) continue;
-    const manifestBytes = await readBlob(layoutDir, descriptor.digest);
-    if (sha256(manifestBytes) !== descriptor.digest) throw layoutError(layoutDir, `manifest ${descriptor.digest} does not match its digest`);
-    images.push({ ref, descriptor, manifestBytes, manifest: JSON.parse(manifestBytes.toString('utf8')) as OciManifest });
-  }
-  return images.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
-}
-
-/** One image of the layout by `name:tag`. */
-export async function readLayoutImage(layoutDir: string, ref: string): Promise<LayoutImage> {
-  const image = (await readLayout(layoutDir)).find((i) => i.ref === ref);
-  if (!image) {
-    throw new PlannerError('E_UNKNOWN_IMAGE', `no image ${ref} in OCI layout ${layoutDir}`, {
-      hint: `Run \`planner build ${ref}\` first.`,
-      exitCode: 2,
-    });
-  }
-  return image;
 }

@@ -1,5 +1,5 @@
-export { loadWorkspace, readService, serviceFromManifest, ALWAYS_IGNORED, type LoadWorkspaceOptions } from './discover.js';
-export { findConfigFile, readConfig, CONFIG_FILE, DEFAULT_MAX_LAYERS, DEFAULT_SERVICES, DEFAULT_STORE_DIR } from './config.js';
+export { loadWorkspace, ALWAYS_IGNORED, type LoadWorkspaceOptions } from './discover.js';
+export { findConfigFile, readConfig, CONFIG_FILE, DEFAULT_MAX_LAYERS, DEFAULT_SERVICES } from './config.js';
 export { configSchemaPath, manifestSchemaPath, validateAgainstSchema } from './schema.js';
-export { readJsonFile, parseJsonText } from './json.js';
+export { readJsonFile } from './json.js';
 export type { CheckThresholds, ImageConfig, PlannerConfig, Service, ServiceManifest, Workspace } from './types.js';

@@ -1,11 +1,11 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { isPlannerError, PlannerError } from '@planner/errors';
+import { isPlannerError } from '@planner/errors';
 import { compareToBaselines, DEFAULT_CHURN_WEIGHT, layerChanges, LOCK_FILE, planWithStats, serializeLock, type BaselineKind, type Plan, type PlanStats } from '@planner/layering';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { MAX_LAYERS, wholeNumber } from '../flags.js';
 import { churnOf, loadContext } from '../context.js';
+import { writeFileAtomically } from '../files.js';
 import { readLockFile } from '../lock.js';
 import { renderPlan } from '../render/plan.js';
 
@@ -49,19 +49,6 @@ function unlessUnparsable(error: unknown): undefined {
   throw error;
 }
 
-/** Temp file + rename: an interrupted run never leaves half a lock behind. */
-async function writeLock(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}`;
-  try {
-    await writeFile(temp, text);
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw new PlannerError('E_WRITE', `cannot write ${file}: ${(error as Error).message}`, { file, hint: 'check that the workspace root is writable', cause: error });
-  }
-}
-
 export const planCommand = defineCommand<PlanArgs, PlanData>({
   command: 'plan',
   describe: `Plan shared layers for every image and write ${LOCK_FILE}`,
@@ -85,7 +72,7 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
     if (!previous && onDisk) Object.assign(result.stats, layerChanges(result.plan, onDisk.plan));
     const text = serializeLock(result.plan);
     const changed = onDisk?.text !== text;
-    if (changed) await writeLock(lockFile, text);
+    if (changed) await writeFileAtomically(lockFile, text);
     const comparison = compareToBaselines(ctx.graph, result.plan, maxLayers);
     const ours = comparison.plan;
     return {

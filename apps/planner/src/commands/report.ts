@@ -1,4 +1,3 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlannerError } from '@planner/errors';
 import { LOCK_FILE } from '@planner/layering';
@@ -6,6 +5,7 @@ import { buildReport, reportHtml, strategyPlans, type ReportData } from '@planne
 import { defineCommand } from '../command.js';
 import { wholeNumber } from '../flags.js';
 import { churnOf, loadContext } from '../context.js';
+import { writeFileAtomically } from '../files.js';
 import { readLockFile } from '../lock.js';
 import { renderReport } from '../render/report.js';
 import { loadBase, type BaseArgs } from './check.js';
@@ -21,19 +21,6 @@ export interface ReportCommandData {
   report: ReportData;
   format: 'table' | 'markdown';
   htmlFile?: string;
-}
-
-/** Writes `text` to `file` through a temp name, so a failed run leaves no partial file. */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}`;
-  try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(temp, text);
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true }).catch(() => undefined);
-    throw new PlannerError('E_WRITE', `cannot write ${file}: ${(error as Error).message}`, { file, hint: 'check that the directory exists and is writable', exitCode: 1, cause: error });
-  }
 }
 
 export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
@@ -66,7 +53,7 @@ export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
     if (argv.html !== undefined) {
       if (argv.html === '') throw new PlannerError('E_USAGE', '--html needs the file to write', { hint: 'e.g. --html report.html' });
       htmlFile = path.resolve(argv.cwd ?? process.cwd(), argv.html);
-      await writeAtomic(htmlFile, reportHtml(report));
+      await writeFileAtomically(htmlFile, reportHtml(report));
       ui.err(`wrote ${htmlFile}\n`);
     }
     return { data: { report, format: argv.markdown ? 'markdown' : 'table', ...(htmlFile ? { htmlFile } : {}) } };

@@ -143,7 +143,6 @@ export function renderBuild(data: BuildData, ui: Ui): string {
     short(i.manifestDigest),
   ]);
   const l = data.layers;
-  const s = data.sharing;
   // A shard also builds layers only other shards' images use: count those of its own images here.
   const builtHere = data.shard ? new Set(data.images.flatMap((i) => i.layers.filter((x) => !x.cached).map((x) => `${x.kind}:${x.digest}`))).size : l.built;
   const lines = [
