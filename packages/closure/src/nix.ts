@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { isPlannerError, PlannerError } from '@planner/errors';
 import { parseClosure } from './parse.js';
 import { isStorePath } from './storepath.js';
@@ -33,35 +33,21 @@ export interface NixRun {
 }
 
 /** Runs nix with our feature flags; a failure becomes E_NIX carrying nix's own stderr. */
-export function runNix(args: string[], options: NixOptions): Promise<NixRun> {
+export async function runNix(args: string[], options: NixOptions): Promise<NixRun> {
   const bin = options.nix ?? process.env.PLANNER_NIX ?? 'nix';
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, [...NIX_FEATURES, ...args], { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') {
-        reject(new PlannerError('E_NIX_MISSING', `cannot run ${bin}: not found on PATH`, {
-          hint: 'install Nix (Debian: `apt-get install nix-bin`), or give every manifest a "closure" file so Nix is not needed',
-          cause: error,
-        }));
-      } else reject(error);
+  const run = await execa(bin, [...NIX_FEATURES, ...args], { cwd: options.cwd, stdin: 'ignore', stripFinalNewline: false, reject: false });
+  if (run.exitCode === undefined && run.signal === undefined) {
+    // It never ran: not installed (ENOENT), or not runnable.
+    throw new PlannerError('E_NIX_MISSING', `cannot run ${bin}: ${run.code === 'ENOENT' ? 'not found on PATH' : run.code ?? run.shortMessage}`, {
+      hint: 'install Nix (Debian: `apt-get install nix-bin`), or give every manifest a "closure" file so Nix is not needed',
+      cause: run,
     });
-    child.on('close', (code, signal) => {
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      if (code === 0) {
-        resolve({ stdout, stderr });
-        return;
-      }
-      const tail = stderr.trim().split('\n').slice(-30).join('\n');
-      reject(new PlannerError('E_NIX', `nix ${args[0] ?? ''} failed (${signal ?? `exit ${code}`}):\n${tail}`, {
-        hint: 'the lines above are nix\'s own error; fix the derivation or installable it names',
-        details: { args, exitCode: code, stderr: tail },
-      }));
-    });
+  }
+  if (run.exitCode === 0) return { stdout: run.stdout, stderr: run.stderr };
+  const tail = run.stderr.trim().split('\n').slice(-30).join('\n');
+  throw new PlannerError('E_NIX', `nix ${args[0] ?? ''} failed (${run.signal ?? `exit ${run.exitCode}`}):\n${tail}`, {
+    hint: 'the lines above are nix\'s own error; fix the derivation or installable it names',
+    details: { args, exitCode: run.exitCode ?? null, stderr: tail },
   });
 }
 

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 import fg from 'fast-glob';
 import { PlannerError } from '@planner/errors';
 import { ALWAYS_IGNORED, DEFAULT_SERVICES, validateAgainstSchema } from '@planner/workspace';
@@ -20,31 +20,22 @@ export interface GitRun {
 }
 
 /** Runs git in `cwd`; never throws for a non-zero exit (callers turn it into E_GIT). */
-export function runGit(args: readonly string[], options: { cwd: string; input?: string | Buffer }): Promise<GitRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-c', 'core.quotepath=off', ...args], {
-      cwd: options.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
-    });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') {
-        reject(new PlannerError('E_GIT', 'cannot run git: not found on PATH', {
-          hint: 'install git, or compare against a lock file with --base-lock FILE',
-          cause: error,
-        }));
-      } else reject(error);
-    });
-    child.stdin.on('error', () => undefined);
-    child.on('close', (code, signal) => {
-      resolve({ stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8'), code: code ?? (signal ? 128 : 1) });
-    });
-    child.stdin.end(options.input ?? '');
+export async function runGit(args: readonly string[], options: { cwd: string; input?: string | Buffer }): Promise<GitRun> {
+  const run = await execa('git', ['-c', 'core.quotepath=off', ...args], {
+    cwd: options.cwd,
+    input: options.input ?? '',
+    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    reject: false,
   });
+  if (run.code === 'ENOENT') {
+    throw new PlannerError('E_GIT', 'cannot run git: not found on PATH', {
+      hint: 'install git, or compare against a lock file with --base-lock FILE',
+      cause: run,
+    });
+  }
+  return { stdout: Buffer.from(run.stdout), stderr: Buffer.from(run.stderr).toString('utf8'), code: run.exitCode ?? (run.signal ? 128 : 1) };
 }
 
 function gitError(what: string, run: GitRun, hint: string): PlannerError {
