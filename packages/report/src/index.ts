@@ -8,6 +8,5 @@ export { BUMP_NOTE, BUMP_TITLE, bumpTable } from './bump-table.js';
 export { reportHtml, type HtmlOptions } from './html.js';
 export { coldPullBytes, diffLayers, imageBytes, imagePullBytes, layersById, planImage, pushBytes, registryBytes, usedLayerIds, type LayerDiff } from './measures.js';
 export { formatBytes, formatChange, formatCount, formatLess, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';
-export { readBaseTree, type BaseTree, type BaseTreeOptions } from './git.js';
 export { strategyPlans, STRATEGIES, type StrategyOptions } from './strategies.js';
 export { sameLock } from './lock.js';

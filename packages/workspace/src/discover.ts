@@ -10,6 +10,12 @@ import type { Service, ServiceManifest, Workspace } from './types.js';
 /** Directories never searched for manifests. */
 export const ALWAYS_IGNORED = ['**/node_modules/**', '**/.git/**', '**/.planner/**', '**/result', '**/result-*', '**/result/**', '**/result-*/**'];
 
+/**
+ * How the `services` globs match manifests (fast-glob options), the same in the working
+ * tree and in a base revision read from git: files only, no symlinks followed, no dotfiles.
+ */
+export const MANIFEST_GLOB = { ignore: ALWAYS_IGNORED, onlyFiles: true, followSymbolicLinks: false, dot: false } as const;
+
 export interface LoadWorkspaceOptions {
   /** Directory to start the search for planner.config.json from (default: process.cwd()). */
   cwd?: string;
@@ -30,14 +36,7 @@ export async function loadWorkspace(options: LoadWorkspaceOptions = {}): Promise
   }
   const config = await readConfig(configFile);
   const root = path.dirname(configFile);
-  const manifests = await fg(config.services, {
-    cwd: root,
-    ignore: ALWAYS_IGNORED,
-    onlyFiles: true,
-    absolute: true,
-    followSymbolicLinks: false,
-    dot: false,
-  });
+  const manifests = await fg(config.services, { ...MANIFEST_GLOB, ignore: [...MANIFEST_GLOB.ignore], cwd: root, absolute: true });
   manifests.sort();
   // Planning nothing would write an empty lock over a real one: a glob that matches nothing
   // is far likelier a mistake than a repository without images.

@@ -7,7 +7,6 @@ import {
   checkMarkdown,
   parseBytes,
   parseGrowth,
-  readBaseTree,
   sameLock,
   strategyPlans,
   type BaseInfo,
@@ -19,6 +18,7 @@ import { loadWorkspace, type Workspace } from '@planner/workspace';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { nonNegative } from '../flags.js';
 import { churnOf, contextFromWorkspace, loadContext } from '../context.js';
+import { readBaseTree } from '../git.js';
 import { readLockFile } from '../lock.js';
 import { renderCheck } from '../render/check.js';
 import type { Ui } from '../render/ui.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import fg from 'fast-glob';
 import { PlannerError } from '@planner/errors';
-import { ALWAYS_IGNORED, DEFAULT_SERVICES, validateAgainstSchema } from '@planner/workspace';
+import { DEFAULT_SERVICES, MANIFEST_GLOB, validateAgainstSchema } from '@planner/workspace';
 
 /**
  * The git edge of `planner check --base <ref>`: it reads the base's config, manifests,
@@ -238,11 +238,9 @@ export async function readBaseTree(options: BaseTreeOptions): Promise<BaseTree> 
     }
     const virtualRoot = path.join(dir, rootInRepo);
     const manifests = fg.sync(config.services ?? DEFAULT_SERVICES, {
+      ...MANIFEST_GLOB,
+      ignore: [...MANIFEST_GLOB.ignore],
       cwd: virtualRoot,
-      ignore: ALWAYS_IGNORED,
-      onlyFiles: true,
-      followSymbolicLinks: false,
-      dot: false,
       fs: virtualFs(virtualRoot, blobs) as never,
     }).sort();
     const repoPath = (rel: string) => (rootInRepo === '.' ? rel : path.posix.join(rootInRepo, rel));
