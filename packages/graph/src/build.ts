@@ -93,14 +93,7 @@ export function buildSharedGraph(
       storeBudget,
     };
   });
-  for (const image of graphImages) {
-    if (image.storeBudget < 1) {
-      throw new PlannerError('E_BUDGET', `${image.ref}: maxLayers ${image.maxLayers} leaves no layer for store paths (1 customisation layer${image.baseLayers ? ` + ${image.baseLayers} base image layers` : ''})`, {
-        hint: `raise maxLayers for ${image.ref} to at least ${image.baseLayers + 2}`,
-        details: { image: image.ref },
-      });
-    }
-  }
+  for (const image of graphImages) if (image.storeBudget < 1) throw noStoreLayer(image.ref, image.maxLayers, image.baseLayers);
   const shared: SharedGraph = {
     storeDir,
     paths,
@@ -164,4 +157,12 @@ export function referrersOf(graph: SharedGraph): number[][] {
 /** Refs of the images containing path `id`, sorted. */
 export function imagesOf(graph: SharedGraph, id: number): string[] {
   return graph.graph.getNodeAttribute(graph.paths[id]!, 'images');
+}
+
+/** E_BUDGET: `maxLayers` leaves an image no layer for store paths (one is its customisation layer). */
+export function noStoreLayer(ref: string, maxLayers: number, baseLayers: number): PlannerError {
+  return new PlannerError('E_BUDGET', `${ref}: maxLayers ${maxLayers} leaves no layer for store paths (1 customisation layer${baseLayers ? ` + ${baseLayers} base image layers` : ''})`, {
+    hint: `use maxLayers of at least ${baseLayers + 2} for ${ref}`,
+    details: { image: ref, maxLayers, baseLayers },
+  });
 }

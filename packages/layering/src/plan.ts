@@ -1,5 +1,4 @@
-import { PlannerError } from '@planner/errors';
-import type { SharedGraph } from '@planner/graph';
+import { noStoreLayer, type SharedGraph } from '@planner/graph';
 import { bits } from './bitset.js';
 import { groupByParts, groupPaths } from './groups.js';
 import { layerId } from './layer-id.js';
@@ -188,12 +187,7 @@ export function storeBudgets(graph: SharedGraph, maxLayers?: number): Int32Array
   for (const image of graph.images) {
     const max = maxLayers ?? image.maxLayers;
     const budget = maxLayers === undefined ? image.storeBudget : max - 1 - image.baseLayers;
-    if (!Number.isInteger(max) || budget < 1) {
-      throw new PlannerError('E_BUDGET', `${image.ref}: maxLayers ${max} leaves no layer for store paths (1 customisation layer${image.baseLayers ? ` + ${image.baseLayers} base image layers` : ''})`, {
-        hint: `use maxLayers of at least ${image.baseLayers + 2} for ${image.ref}`,
-        details: { image: image.ref, maxLayers: max, baseLayers: image.baseLayers },
-      });
-    }
+    if (!Number.isInteger(max) || budget < 1) throw noStoreLayer(image.ref, max, image.baseLayers);
     budgets[image.index] = budget;
   }
   return budgets;
