@@ -3,7 +3,7 @@
  * layout and docker archives, and skopeo, umoci, podman, nix and chroot read what it wrote.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -202,6 +202,13 @@ describe('planner build --all', () => {
     const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8'));
     expect(index.manifests.map((m: any) => m.annotations['org.opencontainers.image.ref.name'])).toEqual(['server:1.0']);
     expect(one.images[0].manifestDigest).toBe(data.images[1].manifestDigest);
+    // A damaged index.json is not quietly replaced by one that forgets the other images.
+    writeFileSync(path.join(out, 'index.json'), '{"schemaVersion": 2, "manifests": [');
+    const damaged = planner(['build', 'server', '--out', out], { cwd: ws });
+    expect(damaged.code).toBe(1);
+    expect(damaged.stderr).toContain('[E_READ] index.json is not JSON in OCI layout');
+    expect(damaged.stderr).toContain('hint: Run `planner build --all` to rewrite the layout.');
+    expect(planner(['build', '--all', '--out', out], { cwd: ws }).code).toBe(0);
   });
 
   it('refuses bad usage before doing any work', () => {

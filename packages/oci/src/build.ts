@@ -433,8 +433,12 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
     annotations: { [REF_NAME]: i.ref },
   }));
   if (!replace) {
-    // Building some images keeps the others of an existing layout.
-    const previous = await readIndex(options.out).catch(() => undefined);
+    // Building some images keeps the others of an existing layout (none yet: nothing to keep;
+    // a damaged index.json is an error, not a reason to drop the other images quietly).
+    const previous = await readIndex(options.out).catch((error: unknown) => {
+      if (((error as { cause?: NodeJS.ErrnoException }).cause)?.code === 'ENOENT') return undefined;
+      throw error;
+    });
     for (const d of previous?.manifests ?? []) {
       const ref = d.annotations?.[REF_NAME];
       if (ref && !refs.includes(ref)) entries.push(d);

@@ -145,7 +145,7 @@ export class LayoutWriter {
 
 function layoutError(dir: string, message: string, cause?: unknown): PlannerError {
   return new PlannerError('E_READ', `${message} in OCI layout ${dir}`, {
-    hint: 'Run `planner build` to (re)write the layout.',
+    hint: 'Run `planner build --all` to rewrite the layout.',
     file: dir,
     exitCode: 1,
     ...(cause !== undefined ? { cause } : {}),
