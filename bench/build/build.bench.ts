@@ -107,11 +107,15 @@ try {
     best.cli = Math.min(best.cli, c.ms);
     best.build = Math.min(best.build, c.data.durationMs as number);
     cold = c;
-    log(`round ${round + 1}: gzip ${(tarBytes / 1e3 / g.ms).toFixed(1)} MB/s, planner build ${(c.data.layers.bytesIn / 1e3 / c.data.durationMs).toFixed(1)} MB/s (load ${os.loadavg()[0]!.toFixed(2)})`);
+    log(
+      `round ${round + 1}: gzip ${(tarBytes / 1e3 / g.ms).toFixed(1)} MB/s, planner build ${(c.data.layers.bytesIn / 1e3 / c.data.durationMs).toFixed(1)} MB/s (load ${os.loadavg()[0]!.toFixed(2)})`,
+    );
   }
   const gzip = { ms: best.gzip };
   const pigz = { ms: best.pigz };
-  log(`baseline tar|gzip -6: ${(tarBytes / 1e6 / (gzip.ms / 1000)).toFixed(1)} MB/s; tar|pigz: ${(tarBytes / 1e6 / (pigz.ms / 1000)).toFixed(1)} MB/s (${(tarBytes / 1e6).toFixed(0)} MB of tar, best of ${rounds})`);
+  log(
+    `baseline tar|gzip -6: ${(tarBytes / 1e6 / (gzip.ms / 1000)).toFixed(1)} MB/s; tar|pigz: ${(tarBytes / 1e6 / (pigz.ms / 1000)).toFixed(1)} MB/s (${(tarBytes / 1e6).toFixed(0)} MB of tar, best of ${rounds})`,
+  );
   const coldBuildMs = best.build;
   const ourBytes = cold!.data.layers.bytesIn as number;
   const baselineMs = Math.min(gzip.ms, pigz.ms);
@@ -158,7 +162,10 @@ try {
       storeLayerTarBytes: storeBuilt,
       uniqueLayerTarBytes: uniqueTarBytes,
       ratioVsUnique: +(storeBuilt / uniqueTarBytes).toFixed(2),
-      compressedBytes: [...new Map<string, number>(cold.data.images.flatMap((i: any) => i.layers.filter((l: any) => l.kind === 'store').map((l: any) => [l.digest, l.size]))).values()].reduce((s, n) => s + n, 0),
+      compressedBytes: [...new Map<string, number>(cold.data.images.flatMap((i: any) => i.layers.filter((l: any) => l.kind === 'store').map((l: any) => [l.digest, l.size]))).values()].reduce(
+        (s, n) => s + n,
+        0,
+      ),
       gzip6Bytes: gzipBytes,
       perImageBuildsTarBytes: perImageTar,
       perImageVsShared: +(perImageTar / storeBuilt).toFixed(2),
@@ -190,11 +197,21 @@ try {
     const verdict = (ok: boolean): string => (ok ? 'ok' : 'MISSED');
     log('');
     log(`1. cold build throughput vs ${t.baseline} (${Math.max(t.gzipMBps, t.pigzMBps)} MB/s):`);
-    log(`   build phase ${t.ratioBuildPhase.toFixed(2)}x (${t.plannerBuildPhaseMBps} MB/s), whole CLI incl. node + nix path-info ${t.ratioWholeCli.toFixed(2)}x  [target >= 0.90: ${verdict(t.ratioBuildPhase >= 0.9)}]`);
-    log(`2. bytes compressed: ${(b.storeLayerTarBytes / 1e6).toFixed(1)} MB = ${b.ratioVsUnique.toFixed(2)}x the unique layer bytes; per-image builds would compress ${(b.perImageBuildsTarBytes / 1e6).toFixed(1)} MB (${b.perImageVsShared.toFixed(2)}x more)  [${verdict(b.ratioVsUnique === 1)}]`);
-    log(`   compressed size: ${(b.compressedBytes / 1e6).toFixed(1)} MB vs ${(b.gzip6Bytes / 1e6).toFixed(1)} MB for one tar | gzip -6 (${((b.compressedBytes / b.gzip6Bytes - 1) * 100).toFixed(1)}% larger)`);
-    log(`3. rebuild, nothing changed: build phase ${(r.ratioBuildPhase * 100).toFixed(1)}% of cold (${r.rebuildBuildMs} vs ${r.coldBuildMs} ms), whole CLI ${(r.ratioWholeCli * 100).toFixed(1)}% (${r.rebuildCliMs} vs ${r.coldCliMs} ms), ${r.layersBuilt} layers built  [target <= 5%: ${verdict(r.ratioBuildPhase <= 0.05)}]`);
-    log(`4. one service changed: ${c.storeLayersBuilt} store layers built, ${c.newStoreLayersInPlan} new in the plan, by ${c.imagesThatBuilt.join(', ') || 'none'}  [${verdict(c.onlyNewLayersBuilt)}]`);
+    log(
+      `   build phase ${t.ratioBuildPhase.toFixed(2)}x (${t.plannerBuildPhaseMBps} MB/s), whole CLI incl. node + nix path-info ${t.ratioWholeCli.toFixed(2)}x  [target >= 0.90: ${verdict(t.ratioBuildPhase >= 0.9)}]`,
+    );
+    log(
+      `2. bytes compressed: ${(b.storeLayerTarBytes / 1e6).toFixed(1)} MB = ${b.ratioVsUnique.toFixed(2)}x the unique layer bytes; per-image builds would compress ${(b.perImageBuildsTarBytes / 1e6).toFixed(1)} MB (${b.perImageVsShared.toFixed(2)}x more)  [${verdict(b.ratioVsUnique === 1)}]`,
+    );
+    log(
+      `   compressed size: ${(b.compressedBytes / 1e6).toFixed(1)} MB vs ${(b.gzip6Bytes / 1e6).toFixed(1)} MB for one tar | gzip -6 (${((b.compressedBytes / b.gzip6Bytes - 1) * 100).toFixed(1)}% larger)`,
+    );
+    log(
+      `3. rebuild, nothing changed: build phase ${(r.ratioBuildPhase * 100).toFixed(1)}% of cold (${r.rebuildBuildMs} vs ${r.coldBuildMs} ms), whole CLI ${(r.ratioWholeCli * 100).toFixed(1)}% (${r.rebuildCliMs} vs ${r.coldCliMs} ms), ${r.layersBuilt} layers built  [target <= 5%: ${verdict(r.ratioBuildPhase <= 0.05)}]`,
+    );
+    log(
+      `4. one service changed: ${c.storeLayersBuilt} store layers built, ${c.newStoreLayersInPlan} new in the plan, by ${c.imagesThatBuilt.join(', ') || 'none'}  [${verdict(c.onlyNewLayersBuilt)}]`,
+    );
   }
 } finally {
   if (!process.argv.includes('--keep')) rmSync(work, { recursive: true, force: true });

@@ -89,9 +89,7 @@ for (const name of values.workspace.split(',')) {
       );
     };
     const own = serviceWithOwnPackage(ws);
-    scenario(`(a) rebuild ${own.split(':')[0]}`, rebuildService(ws, own, seed), (r) => [
-      ...(r.ratio <= 1.05 ? [] : ['pushed > 1.05x changed']),
-    ]);
+    scenario(`(a) rebuild ${own.split(':')[0]}`, rebuildService(ws, own, seed), (r) => [...(r.ratio <= 1.05 ? [] : ['pushed > 1.05x changed'])]);
     scenario('(b) add a service', addService(ws, 'newsvc', seed), (r) => (r.changedImages === 0 ? [] : ['existing layer lists changed']));
     const library = widelyUsedLibrary(ws);
     const short = library.slice(library.indexOf('-') + 1);
@@ -120,6 +118,9 @@ function otherLibraries(graph: SharedGraph, library: string, count: number): str
     if (!roots.has(id) && graph.popularity[id]! < graph.images.length && path !== library) ids.push(id);
   });
   ids.sort((a, b) => graph.popularity[b]! - graph.popularity[a]! || a - b);
-  return ids.filter((_, k) => k % 7 === 0).slice(0, count).map((id) => graph.paths[id]!);
+  return ids
+    .filter((_, k) => k % 7 === 0)
+    .slice(0, count)
+    .map((id) => graph.paths[id]!);
 }
 console.log(misses === 0 ? '\nall churn targets met' : `\n${misses} scenario(s) missed a target`);

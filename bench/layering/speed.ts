@@ -30,11 +30,12 @@ const runs = Number(values.runs);
 const ws = generateWorkspace({ images, paths: Number(values.paths), seed: Number(values.seed) });
 const graph = buildSharedGraph(ws.closures, ws.images);
 const closures = graph.images.map((i) => i.closure.length).sort((a, b) => a - b);
-console.log(
-  `${graph.images.length} images, ${graph.paths.length} unique paths, closures ${closures[0]}..${closures.at(-1)} paths (median ${closures[closures.length >> 1]}), maxLayers ${maxLayers}`,
-);
+console.log(`${graph.images.length} images, ${graph.paths.length} unique paths, closures ${closures[0]}..${closures.at(-1)} paths (median ${closures[closures.length >> 1]}), maxLayers ${maxLayers}`);
 
-interface Sample { wall: number; cpu: number }
+interface Sample {
+  wall: number;
+  cpu: number;
+}
 function measure(fn: () => void): Sample {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();

@@ -38,7 +38,6 @@ export interface Update {
   added: Set<string>;
 }
 
-
 /** Rebuilds `seeds`: they and everything depending on them get new store paths. */
 export function rebuild(ws: BenchWorkspace, seeds: Iterable<string>, seed = 1): Update {
   const random = rng(seed);

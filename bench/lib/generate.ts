@@ -76,7 +76,10 @@ export function rng(seed: number): () => number {
   let c = 0xb7e15162 ^ (seed << 5);
   let d = 1 ^ seed;
   const next = (): number => {
-    a |= 0; b |= 0; c |= 0; d |= 0;
+    a |= 0;
+    b |= 0;
+    c |= 0;
+    d |= 0;
     const t = (((a + b) | 0) + d) | 0;
     d = (d + 1) | 0;
     a = b ^ (b >>> 9);
@@ -161,7 +164,11 @@ export function generateWorkspace(options: GenerateOptions = {}): GeneratedWorks
   const poolBudget = Math.max(ecoCount * 30, 4.6 * (targetPaths - coreCount - imageCount * (1 + privatePerService) - ecoCount * 12));
   const weights = Array.from({ length: ecoCount }, (_, e) => 1 / (e + 1) ** 0.8);
   const weightSum = weights.reduce((a, b) => a + b, 0);
-  interface Eco { name: string; runtime: number; pool: number[] }
+  interface Eco {
+    name: string;
+    runtime: number;
+    pool: number[];
+  }
   const ecos: Eco[] = [];
   for (let e = 0; e < ecoCount; e++) {
     const name = `eco${e}`;
@@ -275,13 +282,14 @@ export function generateWorkspace(options: GenerateOptions = {}): GeneratedWorks
   return { images, closures, store };
 }
 
-
 /** A closure in the array shape of `nix path-info --json --recursive` (Nix 2.18 and older). */
 export function toPathInfoArray(closure: Closure): PathInfo[] {
-  return [...closure.values()].sort((a, b) => byteOrder(a.path, b.path)).map((info) => ({
-    path: info.path,
-    narHash: info.narHash,
-    narSize: info.narSize,
-    references: [...info.references],
-  }));
+  return [...closure.values()]
+    .sort((a, b) => byteOrder(a.path, b.path))
+    .map((info) => ({
+      path: info.path,
+      narHash: info.narHash,
+      narSize: info.narSize,
+      references: [...info.references],
+    }));
 }

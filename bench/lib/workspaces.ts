@@ -16,9 +16,7 @@ export interface BenchWorkspace {
 
 /** debian-120 of the shared data sets: $PLANNER_SHARED_DATA, else ../shared/data beside the checkout, else /work/shared/data. */
 export const DEBIAN_120 = path.join(
-  process.env.PLANNER_SHARED_DATA ??
-    [fileURLToPath(new URL('../../../shared/data', import.meta.url)), '/work/shared/data'].find((dir) => existsSync(dir)) ??
-    '/work/shared/data',
+  process.env.PLANNER_SHARED_DATA ?? [fileURLToPath(new URL('../../../shared/data', import.meta.url)), '/work/shared/data'].find((dir) => existsSync(dir)) ?? '/work/shared/data',
   'debian-120',
 );
 

@@ -90,15 +90,12 @@ if (!buildReady) {
       }
     });
 
-    it.each(['atlas', 'backup', 'certinfo', 'clock', 'digest', 'feeds', 'gateway', 'geoip', 'janitor', 'ledger', 'quotes', 'relay', 'report'])(
-      `${PENDING[1]}: %s`,
-      async (name) => {
-        const s = services.find((x) => x.name === name)!;
-        const image = images.get(`${s.manifest.name}:${s.manifest.tag}`)!;
-        const rootfs = unpack(layout, image, path.join(work, `unpack-${name}`));
-        await checkService(name, rootfs, image.config.config, expect);
-      },
-    );
+    it.each(['atlas', 'backup', 'certinfo', 'clock', 'digest', 'feeds', 'gateway', 'geoip', 'janitor', 'ledger', 'quotes', 'relay', 'report'])(`${PENDING[1]}: %s`, async (name) => {
+      const s = services.find((x) => x.name === name)!;
+      const image = images.get(`${s.manifest.name}:${s.manifest.tag}`)!;
+      const rootfs = unpack(layout, image, path.join(work, `unpack-${name}`));
+      await checkService(name, rootfs, image.config.config, expect);
+    });
 
     it(PENDING[2]!, () => {
       const geodb = built.get('geodb')!;

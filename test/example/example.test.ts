@@ -49,7 +49,15 @@ beforeAll(() => {
     const infos = pathInfo([...built.values()]);
     narSize = new Map(infos.map((i) => [i.path, i.narSize]));
     references = new Map(infos.map((i) => [i.path, i.references.filter((r) => r !== i.path)]));
-    closures = new Map(services.map((s) => [s.name, closureOf(s.attrs.map((a) => built.get(a)!), references)]));
+    closures = new Map(
+      services.map((s) => [
+        s.name,
+        closureOf(
+          s.attrs.map((a) => built.get(a)!),
+          references,
+        ),
+      ]),
+    );
   })();
 });
 
@@ -97,7 +105,12 @@ describe('examples/x', () => {
 
   describe('Python closures, split the way nixpkgs builds them', () => {
     const named = (name: string, prefix: string): string[] => [...closures.get(name)!].filter((p) => storeName(p).startsWith(prefix)).sort();
-    const modules = (name: string): Set<string> => new Set(named(name, 'python3.11-').filter((p) => storeName(p) !== 'python3.11-env').map(storeName));
+    const modules = (name: string): Set<string> =>
+      new Set(
+        named(name, 'python3.11-')
+          .filter((p) => storeName(p) !== 'python3.11-env')
+          .map(storeName),
+      );
     const pathNamed = (name: string, storeNameWanted: string): string => {
       const hit = [...closures.get(name)!].find((p) => storeName(p) === storeNameWanted);
       expect(hit, `${storeNameWanted} in ${name}`).toBeDefined();
@@ -178,9 +191,7 @@ describe('examples/x', () => {
     const flakeDir = tempDir('planner-x-flake-');
     scratch.push(flakeDir);
     for (const entry of ['flake.nix', 'default.nix', 'nix', 'cmd']) cpSync(path.join(exampleDir, entry), path.join(flakeDir, entry), { recursive: true });
-    const viaFlake = JSON.parse(
-      nix(['eval', '--json', `path:${flakeDir}#packages.x86_64-linux`, '--apply', 'ps: builtins.mapAttrs (n: p: p.outPath) ps']),
-    ) as Record<string, string>;
+    const viaFlake = JSON.parse(nix(['eval', '--json', `path:${flakeDir}#packages.x86_64-linux`, '--apply', 'ps: builtins.mapAttrs (n: p: p.outPath) ps'])) as Record<string, string>;
     for (const [attr, storePath] of built) expect(viaFlake[attr], attr).toBe(storePath);
     for (const s of services) expect(Object.keys(viaFlake)).toContain(s.name);
   });
@@ -190,9 +201,7 @@ describe('examples/x', () => {
     scratch.push(copy);
     for (const entry of ['default.nix', 'nix', 'cmd']) cpSync(path.join(exampleDir, entry), path.join(copy, entry), { recursive: true });
     const outPaths = (dir: string): Record<string, string> =>
-      JSON.parse(
-        nix(['eval', '--json', '--impure', '--expr', `builtins.mapAttrs (n: p: p.outPath) (import ${dir}/default.nix {})`]),
-      ) as Record<string, string>;
+      JSON.parse(nix(['eval', '--json', '--impure', '--expr', `builtins.mapAttrs (n: p: p.outPath) (import ${dir}/default.nix {})`])) as Record<string, string>;
     const before = outPaths(copy);
     const main = path.join(copy, 'cmd/quotes/main.go');
     writeFileSync(main, readFileSync(main, 'utf8').replace('"Don\'t Panic."', '"Don\'t Panic!"'));

@@ -156,10 +156,7 @@ export function freePort(): Promise<number> {
  * `probe`, hands the base URL to `use`, and always stops the server. Bounded: 100
  * attempts, 100 ms apart.
  */
-export async function withServer<T>(
-  options: { rootfs: string; argv: string[]; env: string[]; probe?: string },
-  use: (baseUrl: string) => Promise<T>,
-): Promise<T> {
+export async function withServer<T>(options: { rootfs: string; argv: string[]; env: string[]; probe?: string }, use: (baseUrl: string) => Promise<T>): Promise<T> {
   const port = await freePort();
   const env = [...options.env.filter((e) => !e.startsWith('LISTEN_ADDR=')), `LISTEN_ADDR=127.0.0.1:${port}`];
   const child = spawn('/usr/bin/env', ['-i', ...env, CHROOT, options.rootfs, ...options.argv], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -198,12 +195,7 @@ const sha256 = async (text: string): Promise<string> => (await import('node:cryp
  * (Entrypoint + Cmd, exactly the image's Env) and checks what it answers or prints.
  * Throws (via expect) with the service's own output when something is off.
  */
-export async function checkService(
-  name: string,
-  rootfs: string,
-  config: RunConfig,
-  expect: typeof import('vitest').expect,
-): Promise<void> {
+export async function checkService(name: string, rootfs: string, config: RunConfig, expect: typeof import('vitest').expect): Promise<void> {
   const argv = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
   const env = config.Env ?? [];
   const get = async (base: string, p: string): Promise<string> => {
@@ -314,7 +306,11 @@ export async function checkService(
       // The xz export (liblzma through the _lzma shim) lands where $LEDGER_EXPORT says.
       const exported = path.join(rootfs, summary.export.path as string);
       expect(exists(exported)).toBe(true);
-      expect(read(exported).subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))).toBe(true);
+      expect(
+        read(exported)
+          .subarray(0, 6)
+          .equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])),
+      ).toBe(true);
       return;
     }
     case 'backup': {
@@ -441,4 +437,3 @@ export function unpack(layout: string, image: LayoutImage, dir: string): string 
   if (r.status !== 0) throw new Error(`umoci unpack ${image.ref}: ${r.stderr}`);
   return path.join(bundle, 'rootfs');
 }
-

@@ -27,10 +27,7 @@ beforeAll(() => {
 }
 `,
   );
-  writeFileSync(
-    path.join(dir, 'flake.nix'),
-    `{ outputs = { self }: { packages.${'${builtins.currentSystem or "x86_64-linux"}'} = {}; legacyPackages.x86_64-linux = import ./default.nix; }; }\n`,
-  );
+  writeFileSync(path.join(dir, 'flake.nix'), `{ outputs = { self }: { packages.${'${builtins.currentSystem or "x86_64-linux"}'} = {}; legacyPackages.x86_64-linux = import ./default.nix; }; }\n`);
   const [libbase, libssl, cacert, quotes, api] = buildAttrs(path.join(dir, 'default.nix'), ['libbase', 'libssl', 'cacert', 'quotes', 'api']);
   out = { libbase: libbase!, libssl: libssl!, cacert: cacert!, quotes: quotes!, api: api! };
   const write = (name: string, value: unknown) => {

@@ -10,8 +10,7 @@ export const plannerBin = path.join(repoRoot, 'apps/planner/dist/planner.js');
  * The shared data sets (debian-120): $PLANNER_SHARED_DATA, else ../shared/data beside the
  * checkout, else /work/shared/data (a clone made elsewhere on this machine).
  */
-export const sharedData =
-  process.env.PLANNER_SHARED_DATA ?? [path.resolve(repoRoot, '../shared/data'), '/work/shared/data'].find((dir) => existsSync(dir)) ?? path.resolve(repoRoot, '../shared/data');
+export const sharedData = process.env.PLANNER_SHARED_DATA ?? [path.resolve(repoRoot, '../shared/data'), '/work/shared/data'].find((dir) => existsSync(dir)) ?? path.resolve(repoRoot, '../shared/data');
 
 export interface RunResult {
   code: number;

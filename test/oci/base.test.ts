@@ -39,7 +39,7 @@ beforeAll(() => {
 }, 600_000);
 
 describe('fromImage', () => {
-  it('counts a base image\'s layers in either format', async () => {
+  it("counts a base image's layers in either format", async () => {
     expect(await countBaseImageLayers(dockerArchive)).toBe(base.layers.length);
     expect(await countBaseImageLayers(ociArchive)).toBe(base.layers.length);
   });

@@ -55,7 +55,7 @@ describe('planner build --all', () => {
     }
   });
 
-  it('umoci unpacks each image to exactly its closure, every store path with Nix\'s narHash', () => {
+  it("umoci unpacks each image to exactly its closure, every store path with Nix's narHash", () => {
     for (const [image, roots] of [
       ['app:1.0', [f.tools, f.cacert]],
       ['server:1.0', [f.server, f.cacert]],

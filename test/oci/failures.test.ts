@@ -107,11 +107,11 @@ describe('bad input leaves no output', () => {
     const { plan, images } = onePathPlan([victims.locked]);
     const spec = path.join(root, 'spec.json');
     writeFileSync(spec, JSON.stringify({ plan, images, out: path.join(root, 'oci'), cacheDir: path.join(root, 'cache') }));
-    const r = spawnSync(
-      'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', path.join(repoRoot, 'test/oci/run-build.ts'), spec],
-      { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, HOME: root, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json') } },
-    );
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', path.join(repoRoot, 'test/oci/run-build.ts'), spec], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      env: { ...process.env, HOME: root, TSX_TSCONFIG_PATH: path.join(repoRoot, 'tsconfig.json') },
+    });
     const result = JSON.parse(r.stdout || `{"stderr": ${JSON.stringify(r.stderr)}}`);
     expect(result.error, r.stderr).toMatchObject({ code: 'E_READ', message: expect.stringContaining(path.join(victims.locked, 'secret')) });
     expect(result.error.message).toMatch(/permission denied/i);

@@ -42,7 +42,11 @@ export interface RawTarEntry {
 }
 
 function octal(buf: Buffer, offset: number, length: number): number {
-  const text = buf.subarray(offset, offset + length).toString('latin1').replace(/\0.*$/s, '').trim();
+  const text = buf
+    .subarray(offset, offset + length)
+    .toString('latin1')
+    .replace(/\0.*$/s, '')
+    .trim();
   return text === '' ? 0 : parseInt(text, 8);
 }
 

@@ -228,8 +228,7 @@ describe('churnWeight in planner.config.json', () => {
     const saved = path.join(path.dirname(ws), 'storage-alone.lock.json');
     const config = (weight?: number): void =>
       writeFileSync(path.join(ws, 'planner.config.json'), JSON.stringify({ services: ['services/*/image.json'], maxLayers: 20, ...(weight === undefined ? {} : { churnWeight: weight }) }));
-    const reported = (): number =>
-      json<{ strategies: { id: string; registryBytes: number }[] }>(planner(['report', '-C', ws, '--json'])).strategies.find((s) => s.id === 'planner')!.registryBytes;
+    const reported = (): number => json<{ strategies: { id: string; registryBytes: number }[] }>(planner(['report', '-C', ws, '--json'])).strategies.find((s) => s.id === 'planner')!.registryBytes;
     config(0);
     const planned = json<PlanJson>(planner(['plan', '-C', ws, '--json', '--no-lock']));
     const auto = planned.summary.baselines.find((b) => b.kind === 'auto-layer')!.registryBytes;

@@ -47,7 +47,9 @@ describe('htpasswd Basic auth', () => {
   });
 
   it('without credentials: exit 1, says how to give them', async () => {
-    const run = await plannerAsync(['push', '--out', layout.dir, '--registry', `${registry.host}/team`], { env: { HOME: work, XDG_RUNTIME_DIR: undefined, REGISTRY_AUTH_FILE: undefined, DOCKER_CONFIG: undefined } });
+    const run = await plannerAsync(['push', '--out', layout.dir, '--registry', `${registry.host}/team`], {
+      env: { HOME: work, XDG_RUNTIME_DIR: undefined, REGISTRY_AUTH_FILE: undefined, DOCKER_CONFIG: undefined },
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('[E_REGISTRY_AUTH]');
     expect(run.stderr).toMatch(/needs credentials/);

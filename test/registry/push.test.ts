@@ -78,7 +78,7 @@ describe('planner push', () => {
     expect(run.stdout).toContain(`${registry.host}/other/svc0:v1`);
     expect(run.stdout).toMatch(/uploaded\s+\d+\.\d MiB in \d+ blobs/);
     expect(run.stderr).toMatch(/^uploaded sha256:[0-9a-f]{12}/m);
-    expect(run.stderr).toMatch(/^mounted  sha256:/m);
+    expect(run.stderr).toMatch(/^mounted {2}sha256:/m);
     expect(run.stderr).toContain(`pushed ${registry.host}/other/svc3:v1 `);
     // Everything was already in the registry (other repositories): nothing new is stored.
     expect(registry.blobDigests()).toEqual([...layout.blobs.keys()].sort());

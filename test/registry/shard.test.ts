@@ -115,7 +115,9 @@ describe('planner build --all --push --shard', () => {
 
   /** One runner: its own layout and cache, as separate CI machines have. */
   const runner = (name: string, registry: TestRegistry, extra: string[]) =>
-    plannerAsync(['build', '--all', '--push', '--registry', `${registry.host}/team`, '--out', path.join(work, name, 'oci'), '--cache-dir', path.join(work, name, 'cache'), '--json', ...extra], { cwd: ws });
+    plannerAsync(['build', '--all', '--push', '--registry', `${registry.host}/team`, '--out', path.join(work, name, 'oci'), '--cache-dir', path.join(work, name, 'cache'), '--json', ...extra], {
+      cwd: ws,
+    });
 
   beforeAll(async () => {
     const f = buildFixtures(path.join(work, 'fixtures'));

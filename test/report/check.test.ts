@@ -12,7 +12,13 @@ interface Check {
   pushBytes: number;
   checks: { name: string; status: string; message: string; limit: unknown; actual: number | null; images?: string[]; hint?: string; code?: string }[];
   layers: { added: { narSize: number }[]; removed: { narSize: number }[]; unchanged: number; addedBytes: number; removedBytes: number };
-  images: { ref: string; status: string; pullBytes: number; layers: { base: number | null; head: number | null; lock: number | null; storeBudget: number | null }; closure: { baseBytes: number | null; headBytes: number | null; growthBytes: number | null; growthRatio: number | null } }[];
+  images: {
+    ref: string;
+    status: string;
+    pullBytes: number;
+    layers: { base: number | null; head: number | null; lock: number | null; storeBudget: number | null };
+    closure: { baseBytes: number | null; headBytes: number | null; growthBytes: number | null; growthRatio: number | null };
+  }[];
   savings: { vsAutoLayer: { base: number | null; head: number; change: number | null } };
   lock: { status: string; imagesChanged: string[]; layersOnlyInLock: number; layersOnlyInPlan: number; differences: string[] };
   base: { ref: string | null; commit: string | null; lockFile: string | null; hasClosures: boolean };
@@ -65,10 +71,7 @@ function bumpOpenssl(base: WorkspaceDef): WorkspaceDef {
 function growA(base: WorkspaceDef): WorkspaceDef {
   return {
     ...base,
-    pkgs: [
-      ...base.pkgs.map((p) => (p.name === 'app-a-1.0' ? { ...p, deps: [...p.deps!, 'libbig-1.0'], salt: 'big' } : p)),
-      { name: 'libbig-1.0', narSize: 30_000_000, deps: ['glibc-2.37'] },
-    ],
+    pkgs: [...base.pkgs.map((p) => (p.name === 'app-a-1.0' ? { ...p, deps: [...p.deps!, 'libbig-1.0'], salt: 'big' } : p)), { name: 'libbig-1.0', narSize: 30_000_000, deps: ['glibc-2.37'] }],
   };
 }
 
@@ -108,7 +111,11 @@ describe('planner check', () => {
     const dir = await scenario(base, head);
     const check = json<Check>(planner(['check', '--base', 'HEAD~1', '--json', '--max-closure-growth', '1%'], { cwd: dir }));
     expect(check.passed).toBe(true);
-    for (const [ref, before] of [['a:latest', 57_300_000], ['b:latest', 68_300_000], ['c:latest', 56_800_000]] as const) {
+    for (const [ref, before] of [
+      ['a:latest', 57_300_000],
+      ['b:latest', 68_300_000],
+      ['c:latest', 56_800_000],
+    ] as const) {
       const i = image(check, ref);
       expect(i.status).toBe('changed');
       expect(i.closure).toEqual({ baseBytes: before, headBytes: before + 500_000, growthBytes: 500_000, growthRatio: 500_000 / before });
@@ -192,9 +199,7 @@ describe('planner check', () => {
     expect(planned.code, planned.stderr).toBe(0);
     const r = planner(['check', '--base', 'HEAD~1'], { cwd: dir });
     expect(r.code, r.stderr).toBe(1);
-    expect(r.stdout).toContain(
-      "lock-drift [E_LOCK_DRIFT]: planner.lock.json differs from what planner plan writes: it was planned with maxLayers 9, this tree's config and manifests give 4",
-    );
+    expect(r.stdout).toContain("lock-drift [E_LOCK_DRIFT]: planner.lock.json differs from what planner plan writes: it was planned with maxLayers 9, this tree's config and manifests give 4");
     expect(r.stdout).toContain('hint: planner check plans with the budgets of planner.config.json and the manifests (planner plan --max-layers is a one-off)');
     const check = json<Check>(planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir }));
     expect(check.lock).toMatchObject({ status: 'drift', imagesChanged: [], layersOnlyInLock: 0, layersOnlyInPlan: 0 });

@@ -50,7 +50,9 @@ beforeAll(async () => {
   baseReport = json(r);
   baseClosures = readClosures(dir);
   baseLock = JSON.parse(readFileSync(path.join(dir, 'planner.lock.json'), 'utf8')) as typeof baseLock;
-  oldSsl = readClosures(dir).get('svc000-python3-flask:latest')!.find((e) => e.path.endsWith(`-${SSL}`))!;
+  oldSsl = readClosures(dir)
+    .get('svc000-python3-flask:latest')!
+    .find((e) => e.path.endsWith(`-${SSL}`))!;
   newSsl = bumpPath(dir, SSL, oldSsl.narSize + BUMP).to;
   const copy = path.join(dir, 'services/svc120-flask-copy');
   cpSync(path.join(dir, 'services/svc000-python3-flask'), copy, { recursive: true });
@@ -62,7 +64,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe('debian-120', () => {
-  it('report: the data set\'s figures and the savings against every baseline', () => {
+  it("report: the data set's figures and the savings against every baseline", () => {
     const r = baseReport;
     expect(r.totals).toEqual({ images: 120, uniquePaths: 1463, uniqueBytes: 4_589_608_960, closureBytes: 24_178_763_776, layers: r.layers.length });
     const by = (id: string) => r.strategies.find((s: { id: string }) => s.id === id);
@@ -136,7 +138,10 @@ describe('debian-120', () => {
     const file = path.join(path.dirname(dir), 'report.html');
     const r = planner(['report', '--html', file], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    const columns = [...readFileSync(file, 'utf8').matchAll(/<rect class="heat-col" x="[^"]*" y="0" width="([^"]+)"[^>]* data-bytes="(\d+)"/g)].map((m) => ({ width: Number(m[1]), bytes: Number(m[2]) }));
+    const columns = [...readFileSync(file, 'utf8').matchAll(/<rect class="heat-col" x="[^"]*" y="0" width="([^"]+)"[^>]* data-bytes="(\d+)"/g)].map((m) => ({
+      width: Number(m[1]),
+      bytes: Number(m[2]),
+    }));
     expect(columns.length).toBeGreaterThan(450);
     const byBytes = [...columns].sort((a, b) => a.bytes - b.bytes);
     // Monotone in bytes (to the SVG's 0.01 px rounding), and the largest far wider than the smallest.
@@ -182,7 +187,9 @@ describe('debian-120', () => {
     // A growth limit below the bump fails for the 101 images that had libssl3 before; the bump itself passes.
     const tight = planner(['check', '--base', 'HEAD~1', '--max-closure-growth', String(BUMP - 1)], { cwd: dir });
     expect(tight.code).toBe(1);
-    expect(tight.stdout).toContain('FAIL  max-closure-growth [E_CHECK_FAILED]: 101 images grew by more than 120.6 KiB (123,455 bytes): svc000-python3-flask:latest 62.9 MiB -> 63.1 MiB (+120.6 KiB (123,456 bytes), +0.2%);');
+    expect(tight.stdout).toContain(
+      'FAIL  max-closure-growth [E_CHECK_FAILED]: 101 images grew by more than 120.6 KiB (123,455 bytes): svc000-python3-flask:latest 62.9 MiB -> 63.1 MiB (+120.6 KiB (123,456 bytes), +0.2%);',
+    );
     expect(tight.stdout).toContain('; and 96 more\n');
     const failed = json(planner(['check', '--base', 'HEAD~1', '--json', '--max-closure-growth', String(BUMP - 1)], { cwd: dir }));
     expect(failed.checks.find((c: { name: string }) => c.name === 'max-closure-growth').images).toHaveLength(101);
@@ -196,7 +203,7 @@ describe('debian-120', () => {
     expect(by('planner').pushBytes).toBe(json(planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir })).pushBytes);
     for (const id of ['single', 'popularity', 'auto-layer']) expect(by(id).pushBytes).toBeGreaterThanOrEqual(by('lower-bound').pushBytes);
     expect(by('single').pushBytes).toBe(
-      [...closures].filter(([ref, entries]) => ref === 'svc120-flask-copy:latest' ? false : entries.some((e) => e.path === newSsl)).reduce((s, [, e]) => s + sum(e), 0),
+      [...closures].filter(([ref, entries]) => (ref === 'svc120-flask-copy:latest' ? false : entries.some((e) => e.path === newSsl))).reduce((s, [, e]) => s + sum(e), 0),
     );
     const md = planner(['report', '--base', 'HEAD~1', '--markdown'], { cwd: dir });
     expect(md.code).toBe(0);

@@ -80,7 +80,9 @@ describe('planner report', () => {
 
     const table = planner(['report'], { cwd: dir });
     expect(table.code).toBe(0);
-    expect(table.stdout).toContain('104.7 MiB in the registry for 3 images: 1.06x less than per-image buildLayeredImage (auto-layer), 1.66x less than one layer per image, 0.0% above the lower bound.');
+    expect(table.stdout).toContain(
+      '104.7 MiB in the registry for 3 images: 1.06x less than per-image buildLayeredImage (auto-layer), 1.66x less than one layer per image, 0.0% above the lower bound.',
+    );
     expect(table.stdout).toMatch(/per-image auto-layer\s+6\s+110\.7 MiB\s+1\.06x\s+110\.7 MiB/);
     // A titled block that names its unit (build prints compressed bytes); no layer count for
     // the lower bound (it has no budget); the budget column says what it counts.
@@ -91,7 +93,7 @@ describe('planner report', () => {
     expect(table.stdout).toContain('layers used/budget: store layers; the budget is maxLayers minus 1 customisation layer and any base image layers.');
   });
 
-  it('--base measures the update push of every strategy and each image\'s pull', async () => {
+  it("--base measures the update push of every strategy and each image's pull", async () => {
     const dir = await addServiceRepo();
     const r = planner(['report', '--base', 'HEAD~1', '--json'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
@@ -115,7 +117,7 @@ describe('planner report', () => {
     await expect(md.stdout).toMatchFileSnapshot('__snapshots__/report-service-added.md');
   });
 
-  it('--base-lock measures the planner\'s push; baselines need the base closures', async () => {
+  it("--base-lock measures the planner's push; baselines need the base closures", async () => {
     const dir = await addServiceRepo();
     const r = planner(['report', '--base-lock', 'planner.lock.json', '--json'], { cwd: dir });
     const report = json<Report>(r);

@@ -55,7 +55,10 @@ export function usageError(message: string, known: readonly string[], args: read
   // A word typed without dashes is a command or argument no command takes.
   const words = names.filter((n) => args.includes(n));
   if (words.length > 0) {
-    const command = closestMatch(words[0]!, commands.map((c) => String(c.command).split(' ')[0]!));
+    const command = closestMatch(
+      words[0]!,
+      commands.map((c) => String(c.command).split(' ')[0]!),
+    );
     return new PlannerError('E_USAGE', `unknown command or argument: ${words.join(' ')}`, {
       hint: command ? `did you mean planner ${command}? (planner --help lists the commands)` : 'planner --help lists the commands',
     });

@@ -187,8 +187,14 @@ export async function readBaseTree(options: BaseTreeOptions): Promise<BaseTree> 
     });
   }
   const commit = rev.stdout.toString('utf8').trim();
-  const prefix = path.relative(topDir, await realpath(cwd)).split(path.sep).join('/');
-  const configRel = path.relative(topDir, await realpath(options.configFile)).split(path.sep).join('/');
+  const prefix = path
+    .relative(topDir, await realpath(cwd))
+    .split(path.sep)
+    .join('/');
+  const configRel = path
+    .relative(topDir, await realpath(options.configFile))
+    .split(path.sep)
+    .join('/');
   if (prefix.startsWith('..') || configRel.startsWith('..')) {
     throw new PlannerError('E_GIT', `${options.configFile} is outside the git repository ${topDir}`, { hint: 'compare with --base-lock FILE instead' });
   }
@@ -225,7 +231,7 @@ export async function readBaseTree(options: BaseTreeOptions): Promise<BaseTree> 
     } catch (error) {
       throw new PlannerError('E_CONFIG_PARSE', `${ref}:${configRel} is not valid JSON: ${(error as Error).message}`, {
         file: `${ref}:${configRel}`,
-        hint: 'the base revision\'s config is broken; compare against another base or with --base-lock FILE',
+        hint: "the base revision's config is broken; compare against another base or with --base-lock FILE",
       });
     }
     validateAgainstSchema('config', config, `${ref}:${configRel}`);
@@ -237,14 +243,19 @@ export async function readBaseTree(options: BaseTreeOptions): Promise<BaseTree> 
       if (isInside(rel)) blobs.add(rel);
     }
     const virtualRoot = path.join(dir, rootInRepo);
-    const manifests = fg.sync(config.services ?? DEFAULT_SERVICES, {
-      ...MANIFEST_GLOB,
-      ignore: [...MANIFEST_GLOB.ignore],
-      cwd: virtualRoot,
-      fs: virtualFs(virtualRoot, blobs) as never,
-    }).sort();
+    const manifests = fg
+      .sync(config.services ?? DEFAULT_SERVICES, {
+        ...MANIFEST_GLOB,
+        ignore: [...MANIFEST_GLOB.ignore],
+        cwd: virtualRoot,
+        fs: virtualFs(virtualRoot, blobs) as never,
+      })
+      .sort();
     const repoPath = (rel: string) => (rootInRepo === '.' ? rel : path.posix.join(rootInRepo, rel));
-    const manifestBlobs = await readBlobs(cwd, manifests.map((m) => `${commit}:${repoPath(m)}`));
+    const manifestBlobs = await readBlobs(
+      cwd,
+      manifests.map((m) => `${commit}:${repoPath(m)}`),
+    );
     const closureFiles: string[] = [];
     for (const m of manifests) {
       const text = manifestBlobs.get(`${commit}:${repoPath(m)}`);
@@ -264,7 +275,10 @@ export async function readBaseTree(options: BaseTreeOptions): Promise<BaseTree> 
       const rel = path.posix.normalize(path.posix.join(path.posix.dirname(repoPath(m)), closure));
       if (!rel.startsWith('../') && !closureFiles.includes(rel)) closureFiles.push(rel);
     }
-    const closureBlobs = await readBlobs(cwd, closureFiles.map((f) => `${commit}:${f}`));
+    const closureBlobs = await readBlobs(
+      cwd,
+      closureFiles.map((f) => `${commit}:${f}`),
+    );
     for (const f of closureFiles) {
       const text = closureBlobs.get(`${commit}:${f}`);
       if (text) await write(f, text);

@@ -62,7 +62,7 @@ async function readClosureFile(source: ClosureSource & { closureFile: string }, 
     if (!closure.has(root)) {
       throw new PlannerError('E_ROOT_NOT_IN_CLOSURE', `${source.file}: root ${root} is not in its closure file ${source.closureFile}`, {
         file: source.closureFile,
-        hint: 'export the closure of exactly the manifest\'s contents',
+        hint: "export the closure of exactly the manifest's contents",
         details: { path: root },
       });
     }

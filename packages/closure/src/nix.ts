@@ -38,7 +38,7 @@ export async function runNix(args: string[], options: NixOptions): Promise<NixRu
   const run = await execa(bin, [...NIX_FEATURES, ...args], { cwd: options.cwd, stdin: 'ignore', stripFinalNewline: false, reject: false });
   if (run.exitCode === undefined && run.signal === undefined) {
     // It never ran: not installed (ENOENT), or not runnable.
-    throw new PlannerError('E_NIX_MISSING', `cannot run ${bin}: ${run.code === 'ENOENT' ? 'not found on PATH' : run.code ?? run.shortMessage}`, {
+    throw new PlannerError('E_NIX_MISSING', `cannot run ${bin}: ${run.code === 'ENOENT' ? 'not found on PATH' : (run.code ?? run.shortMessage)}`, {
       hint: 'install Nix (Debian: `apt-get install nix-bin`), or give every manifest a "closure" file so Nix is not needed',
       cause: run,
     });
@@ -46,7 +46,7 @@ export async function runNix(args: string[], options: NixOptions): Promise<NixRu
   if (run.exitCode === 0) return { stdout: run.stdout, stderr: run.stderr };
   const tail = run.stderr.trim().split('\n').slice(-30).join('\n');
   throw new PlannerError('E_NIX', `nix ${args[0] ?? ''} failed (${run.signal ?? `exit ${run.exitCode}`}):\n${tail}`, {
-    hint: 'the lines above are nix\'s own error; fix the derivation or installable it names',
+    hint: "the lines above are nix's own error; fix the derivation or installable it names",
     details: { args, exitCode: run.exitCode ?? null, stderr: tail },
   });
 }
@@ -56,7 +56,10 @@ function nixString(value: string): string {
 }
 
 function attrPath(attr: string): string {
-  return attr.split('.').map((part) => nixString(part)).join('.');
+  return attr
+    .split('.')
+    .map((part) => nixString(part))
+    .join('.');
 }
 
 function findFlakeDir(start: string, stop: string | undefined): string | undefined {
@@ -127,7 +130,6 @@ export async function realise(installables: readonly Installable[], options: Nix
   const attrs = toBuild.map((b, i) => `i${i} = ${b.expr};`).join('\n');
   const expr = `{\n${attrs}\n}`;
   const evalDrv = (e: string): Promise<NixRun> => runNix(['eval', '--impure', '--json', '--expr', e], options);
-  let drvs: Record<string, string>;
   let evaluated: NixRun;
   try {
     evaluated = await evalDrv(`builtins.mapAttrs (n: v: v.drvPath) ${expr}`);
@@ -135,12 +137,15 @@ export async function realise(installables: readonly Installable[], options: Nix
     // The error names our generated attribute set, not the manifest: find the first
     // installable that fails alone (only on this error path) and name its manifest.
     for (const b of toBuild) {
-      const own = await evalDrv(`(${b.expr}).drvPath`).then(() => undefined, (e: unknown) => e);
+      const own = await evalDrv(`(${b.expr}).drvPath`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (own !== undefined) throw blame(own, installables[b.index]!);
     }
     throw error;
   }
-  drvs = nixJson(evaluated.stdout, 'nix eval') as Record<string, string>;
+  const drvs = nixJson(evaluated.stdout, 'nix eval') as Record<string, string>;
   let stdout: string;
   try {
     ({ stdout } = await runNix(['build', '--impure', '--no-link', '--json', '--expr', expr, ...toBuild.map((_, i) => `i${i}`)], options));
@@ -155,7 +160,9 @@ export async function realise(installables: readonly Installable[], options: Nix
   for (const [i, b] of toBuild.entries()) {
     const outputs = byDrv.get(drvs[`i${i}`]);
     if (!outputs) throw new Error(`nix build --json did not report ${drvs[`i${i}`]} (installable ${installables[b.index]!.spec})`);
-    results[b.index] = Object.keys(outputs).sort().map((k) => outputs[k]!);
+    results[b.index] = Object.keys(outputs)
+      .sort()
+      .map((k) => outputs[k]!);
   }
   return results;
 }

@@ -3,11 +3,7 @@ import { checkStorePath } from './storepath.js';
 import type { Closure, PathInfo } from './types.js';
 
 /** The closure export formats planner reads. */
-export type ClosureShape =
-  | 'path-info-array'
-  | 'path-info-object'
-  | 'store-object-info-v2'
-  | 'export-references-graph';
+export type ClosureShape = 'path-info-array' | 'path-info-object' | 'store-object-info-v2' | 'export-references-graph';
 
 export interface ParseClosureOptions {
   storeDir: string;
@@ -138,11 +134,15 @@ export function parseClosure(value: unknown, options: ParseClosureOptions): Pars
     const existing = closure.get(path);
     if (existing) {
       if (existing.narSize !== narSize || existing.narHash !== narHash) {
-        throw new PlannerError('E_SIZE_CONFLICT', `${file}: ${path} appears twice with different ${existing.narSize !== narSize ? `narSize (${existing.narSize} and ${narSize})` : `narHash (${existing.narHash} and ${narHash})`}`, {
-          file,
-          hint: 'the export mixes two different store objects under one path; re-export it',
-          details: { path },
-        });
+        throw new PlannerError(
+          'E_SIZE_CONFLICT',
+          `${file}: ${path} appears twice with different ${existing.narSize !== narSize ? `narSize (${existing.narSize} and ${narSize})` : `narHash (${existing.narHash} and ${narHash})`}`,
+          {
+            file,
+            hint: 'the export mixes two different store objects under one path; re-export it',
+            details: { path },
+          },
+        );
       }
       continue;
     }

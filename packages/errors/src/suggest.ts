@@ -7,7 +7,10 @@ import { closest, distance } from 'fastest-levenshtein';
 export function closestMatch(query: string, candidates: readonly string[]): string | undefined {
   if (candidates.length === 0) return undefined;
   const lower = query.toLowerCase();
-  const nearest = closest(lower, candidates.map((c) => c.toLowerCase()));
+  const nearest = closest(
+    lower,
+    candidates.map((c) => c.toLowerCase()),
+  );
   if (distance(lower, nearest) > Math.max(2, Math.floor(query.length / 3))) return undefined;
   return candidates.find((c) => c.toLowerCase() === nearest);
 }

@@ -15,8 +15,21 @@ function closures() {
   const g = info(glibc, 1000);
   const c = info(cacert, 200);
   return new Map([
-    ['quotes:latest', new Map([[quotes, info(quotes, 50, [glibc])], [glibc, g], [cacert, c]])],
-    ['api:latest', new Map([[api, info(api, 70, [glibc])], [glibc, g]])],
+    [
+      'quotes:latest',
+      new Map([
+        [quotes, info(quotes, 50, [glibc])],
+        [glibc, g],
+        [cacert, c],
+      ]),
+    ],
+    [
+      'api:latest',
+      new Map([
+        [api, info(api, 70, [glibc])],
+        [glibc, g],
+      ]),
+    ],
   ]);
 }
 const specs = [

@@ -15,11 +15,7 @@ function byteOrder(a: string, b: string): number {
  * Builds the repo-wide shared graph from each image's closure. Ids are positions in the
  * byte-sorted path list, images are sorted by ref: the result does not depend on input order.
  */
-export function buildSharedGraph(
-  closures: ReadonlyMap<string, Closure>,
-  images: readonly ImageSpec[],
-  options: BuildGraphOptions = {},
-): SharedGraph {
+export function buildSharedGraph(closures: ReadonlyMap<string, Closure>, images: readonly ImageSpec[], options: BuildGraphOptions = {}): SharedGraph {
   const storeDir = options.storeDir ?? '/nix/store';
   const specs = [...images].sort((a, b) => byteOrder(a.ref, b.ref));
   const all = new Map<string, PathInfo>();
@@ -33,10 +29,14 @@ export function buildSharedGraph(
         all.set(info.path, info);
         firstSeenIn.set(info.path, spec.ref);
       } else if (seen !== info && (seen.narSize !== info.narSize || seen.narHash !== info.narHash)) {
-        throw new PlannerError('E_SIZE_CONFLICT', `${info.path} has ${seen.narSize !== info.narSize ? `narSize ${seen.narSize} in ${firstSeenIn.get(info.path)} but ${info.narSize}` : `narHash ${seen.narHash} in ${firstSeenIn.get(info.path)} but ${info.narHash}`} in ${spec.ref}`, {
-          hint: 'two closure files disagree about one store object; re-export them from the same store',
-          details: { path: info.path, images: [firstSeenIn.get(info.path), spec.ref] },
-        });
+        throw new PlannerError(
+          'E_SIZE_CONFLICT',
+          `${info.path} has ${seen.narSize !== info.narSize ? `narSize ${seen.narSize} in ${firstSeenIn.get(info.path)} but ${info.narSize}` : `narHash ${seen.narHash} in ${firstSeenIn.get(info.path)} but ${info.narHash}`} in ${spec.ref}`,
+          {
+            hint: 'two closure files disagree about one store object; re-export them from the same store',
+            details: { path: info.path, images: [firstSeenIn.get(info.path), spec.ref] },
+          },
+        );
       }
     }
     for (const root of spec.roots) {

@@ -2,25 +2,18 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PathInfo } from '@planner/closure';
 import { buildSharedGraph, type SharedGraph } from '@planner/graph';
-import {
-  autoLayers,
-  BASELINES,
-  baselinePlan,
-  compareToBaselines,
-  packageName,
-  plan,
-  planMetrics,
-  popularityContest,
-  popularityLayers,
-  popularityOrder,
-  verifyPlan,
-} from './index.js';
+import { autoLayers, BASELINES, baselinePlan, compareToBaselines, packageName, plan, planMetrics, popularityContest, popularityLayers, popularityOrder, verifyPlan } from './index.js';
 import { graphOf, workspaceFrom, type WorkspaceShape } from './testing.js';
 
 /** One image whose closure is `refs` (name -> names it refers to), sizes by name. */
 function single(refs: Record<string, string[]>, sizes: Record<string, number>, roots: string[]): SharedGraph {
   // Hashes chosen so byte order is the order of the names.
-  const path = (name: string): string => `/nix/store/${name.toLowerCase().repeat(32).slice(0, 32).replace(/[^0-9a-z]/g, '0')}-${name}`;
+  const path = (name: string): string =>
+    `/nix/store/${name
+      .toLowerCase()
+      .repeat(32)
+      .slice(0, 32)
+      .replace(/[^0-9a-z]/g, '0')}-${name}`;
   const closure = new Map<string, PathInfo>();
   for (const [name, to] of Object.entries(refs)) {
     closure.set(path(name), { path: path(name), narHash: 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=', narSize: sizes[name] ?? 1, references: to.map(path).sort() });
@@ -123,7 +116,14 @@ describe('baselines as plans', () => {
   });
 
   it('counts an identical layer of two images once, as a registry does', () => {
-    const ws = workspaceFrom({ sizes: [100, 200], edges: [[1, 0]], images: [{ roots: [1], maxLayers: 10 }, { roots: [1], maxLayers: 10 }] });
+    const ws = workspaceFrom({
+      sizes: [100, 200],
+      edges: [[1, 0]],
+      images: [
+        { roots: [1], maxLayers: 10 },
+        { roots: [1], maxLayers: 10 },
+      ],
+    });
     const graph = graphOf(ws);
     const singleLayer = baselinePlan(graph, 'single');
     expect(singleLayer.layers).toHaveLength(1);

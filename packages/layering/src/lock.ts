@@ -47,7 +47,10 @@ export function parseLock(text: string, file: string): Plan {
   if (raw.lockVersion !== LOCK_VERSION) {
     const why = `lockVersion ${JSON.stringify(raw.lockVersion)} is not supported (this planner reads ${LOCK_VERSION})`;
     if (typeof raw.lockVersion === 'number' && raw.lockVersion > LOCK_VERSION) {
-      throw new PlannerError('E_LOCK_PARSE', `${file}: ${why}: it was written by a newer planner`, { file, hint: 'upgrade planner to the version that wrote it (keep the file: it still pins the layers)' });
+      throw new PlannerError('E_LOCK_PARSE', `${file}: ${why}: it was written by a newer planner`, {
+        file,
+        hint: 'upgrade planner to the version that wrote it (keep the file: it still pins the layers)',
+      });
     }
     throw fail(why);
   }
@@ -107,4 +110,3 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
-

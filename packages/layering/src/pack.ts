@@ -527,10 +527,14 @@ export function pack(input: PackInput): PackedLayer[] {
       for (const image of bits(lUsers[c]!)) if (slack[image]! <= 0) return false;
       return true;
     };
-    interface Split { score: number; saved: number; c: number; x: number; verC: number }
-    const splits = new Heap<Split>((p, q) =>
-      p.score !== q.score ? p.score > q.score : p.saved !== q.saved ? p.saved > q.saved : p.c !== q.c ? p.c < q.c : p.x < q.x,
-    );
+    interface Split {
+      score: number;
+      saved: number;
+      c: number;
+      x: number;
+      verC: number;
+    }
+    const splits = new Heap<Split>((p, q) => (p.score !== q.score ? p.score > q.score : p.saved !== q.saved ? p.saved > q.saved : p.c !== q.c ? p.c < q.c : p.x < q.x));
     const restOf = (c: number, x: number): number[] => {
       const inX = new Set(lList[x]!);
       return lList[c]!.filter((i) => !inX.has(i));

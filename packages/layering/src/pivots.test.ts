@@ -65,8 +65,17 @@ describe('choosePivots', () => {
     // of boost would re-push lib and gcc with it, one of lib or gcc would re-push boost.
     const ws = workspaceFrom({
       sizes: [10, 1000, 900, 100, 100],
-      edges: [[1, 0], [3, 1], [3, 2], [4, 1], [4, 2]],
-      images: [{ roots: [3], maxLayers: 10 }, { roots: [4], maxLayers: 10 }],
+      edges: [
+        [1, 0],
+        [3, 1],
+        [3, 2],
+        [4, 1],
+        [4, 2],
+      ],
+      images: [
+        { roots: [3], maxLayers: 10 },
+        { roots: [4], maxLayers: 10 },
+      ],
     });
     const graph = graphOf(ws);
     const roots = rootSets(graph);

@@ -150,7 +150,10 @@ export function choosePivots(graph: SharedGraph, roots: Uint32Array, grouping: G
     return extra;
   };
 
-  interface Entry { score: number; c: number }
+  interface Entry {
+    score: number;
+    c: number;
+  }
   const heap = new Heap<Entry>((a, b) => (a.score !== b.score ? a.score > b.score : a.c < b.c));
   for (let c = 0; c < pool.length; c++) {
     const touched: number[] = [];

@@ -44,7 +44,20 @@ describe('plan', () => {
     // churn, gcc + lib and boost get layers of their own, so bumping lib pushes what
     // changed and nothing else; for storage alone (churnWeight 0) they share what room
     // is left, and the bump pushes boost again.
-    const shape = { sizes: [10, 1000, 900, 100, 100], edges: [[1, 0], [3, 1], [3, 2], [4, 1], [4, 2]] as [number, number][], images: [{ roots: [3], maxLayers: 4 }, { roots: [4], maxLayers: 4 }] };
+    const shape = {
+      sizes: [10, 1000, 900, 100, 100],
+      edges: [
+        [1, 0],
+        [3, 1],
+        [3, 2],
+        [4, 1],
+        [4, 2],
+      ] as [number, number][],
+      images: [
+        { roots: [3], maxLayers: 4 },
+        { roots: [4], maxLayers: 4 },
+      ],
+    };
     const ws = workspaceFrom(shape);
     const { ws: next, added } = rebuilt(ws, [[...ws.store.keys()][0]!]);
     let changed = 0;
@@ -143,8 +156,16 @@ describe('plan', () => {
     // roots apart would leave one layer for lib + x and one for lib + y: lib stored twice.
     const shape: WorkspaceShape = {
       sizes: [1000, 10, 20, 1, 2],
-      edges: [[3, 0], [3, 1], [4, 0], [4, 2]],
-      images: [{ roots: [3], maxLayers: 3 }, { roots: [4], maxLayers: 3 }],
+      edges: [
+        [3, 0],
+        [3, 1],
+        [4, 0],
+        [4, 2],
+      ],
+      images: [
+        { roots: [3], maxLayers: 3 },
+        { roots: [4], maxLayers: 3 },
+      ],
     };
     const ws = workspaceFrom(shape);
     const graph = graphOf(ws);
@@ -159,7 +180,17 @@ describe('plan', () => {
   });
 
   it('puts the whole closure in one layer when an image may have only one', () => {
-    const ws = workspaceFrom({ sizes: [10, 20, 30], edges: [[2, 1], [1, 0]], images: [{ roots: [2], maxLayers: 2 }, { roots: [1], maxLayers: 10 }] });
+    const ws = workspaceFrom({
+      sizes: [10, 20, 30],
+      edges: [
+        [2, 1],
+        [1, 0],
+      ],
+      images: [
+        { roots: [2], maxLayers: 2 },
+        { roots: [1], maxLayers: 10 },
+      ],
+    });
     const graph = graphOf(ws);
     const result = plan(graph);
     expect(verifyPlan(result, graph)).toEqual([]);
@@ -276,11 +307,21 @@ describe('plan with the previous plan', () => {
     const ws = workspaceFrom({
       sizes: [1000, 1000, 1000, 10],
       edges: [],
-      images: [{ roots: [0, 1, 3], maxLayers: 10 }, { roots: [0, 1, 3], maxLayers: 10 }],
+      images: [
+        { roots: [0, 1, 3], maxLayers: 10 },
+        { roots: [0, 1, 3], maxLayers: 10 },
+      ],
     });
     const previous = plan(graphOf(ws));
     // The second image loses path 1: the layer it shared with the first no longer fits it.
-    const next = workspaceFrom({ sizes: [1000, 1000, 1000, 10], edges: [], images: [{ roots: [0, 1, 3], maxLayers: 10 }, { roots: [0, 3], maxLayers: 10 }] });
+    const next = workspaceFrom({
+      sizes: [1000, 1000, 1000, 10],
+      edges: [],
+      images: [
+        { roots: [0, 1, 3], maxLayers: 10 },
+        { roots: [0, 3], maxLayers: 10 },
+      ],
+    });
     const graph = graphOf(next);
     const strict = planWithStats(graph, { previous, tolerance: 0 });
     const loose = planWithStats(graph, { previous, tolerance: Number.POSITIVE_INFINITY });
@@ -317,7 +358,21 @@ describe('lock file', () => {
     );
   });
 
-  const sample = (): string => serializeLock(plan(graphOf(workspaceFrom({ sizes: [5, 6, 7], edges: [[2, 0]], images: [{ roots: [2], maxLayers: 10 }, { roots: [1, 0], maxLayers: 10 }] }))));
+  const sample = (): string =>
+    serializeLock(
+      plan(
+        graphOf(
+          workspaceFrom({
+            sizes: [5, 6, 7],
+            edges: [[2, 0]],
+            images: [
+              { roots: [2], maxLayers: 10 },
+              { roots: [1, 0], maxLayers: 10 },
+            ],
+          }),
+        ),
+      ),
+    );
   const parseError = (text: string): { code?: string; message: string } => {
     try {
       parseLock(text, '/repo/planner.lock.json');

@@ -21,7 +21,11 @@ export function splitLargePaths(graph: SharedGraph, drafts: Draft[], budgets: In
   // Each draft's paths largest first (ties by id); `cut` of them have been split off.
   const bySize = drafts.map((draft) => (draft.paths.length < 2 ? draft.paths : [...draft.paths].sort((a, b) => size[b]! - size[a]! || a - b)));
   const cut = new Int32Array(drafts.length);
-  interface Entry { size: number; path: number; draft: number }
+  interface Entry {
+    size: number;
+    path: number;
+    draft: number;
+  }
   const heap = new Heap<Entry>((a, b) => (a.size !== b.size ? a.size > b.size : a.path !== b.path ? a.path < b.path : a.draft < b.draft));
   const offer = (draft: number): void => {
     const list = bySize[draft]!;

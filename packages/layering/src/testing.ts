@@ -33,7 +33,6 @@ export function storePath(i: number, name = `p${i}`, generation = 0): string {
   return `/nix/store/${hash}-${name}`;
 }
 
-
 export function closureOf(store: ReadonlyMap<string, PathInfo>, roots: readonly string[]): Map<string, PathInfo> {
   const out = new Map<string, PathInfo>();
   const stack = [...roots];

@@ -40,7 +40,10 @@ function baseError(file: string, message: string, cause?: unknown): PlannerError
 }
 
 function normalise(name: string): string {
-  return path.posix.normalize(name).replace(/^(\.\/)+/, '').replace(/^\/+/, '');
+  return path.posix
+    .normalize(name)
+    .replace(/^(\.\/)+/, '')
+    .replace(/^\/+/, '');
 }
 
 /** Streams every entry of a tarball; `onEntry` consumes (or ignores) the body. */
@@ -116,10 +119,7 @@ async function parseBaseImage(file: string): Promise<BaseImage> {
     for (let depth = 0; depth < 4 && !manifest; depth++) {
       const list = index.manifests ?? [];
       // One entry: that one; several (a multi-platform index): ours, else the first.
-      const pick =
-        (list.length === 1 ? list[0] : undefined) ??
-        list.find((d) => (d as { platform?: { architecture?: string; os?: string } }).platform?.architecture === goArch()) ??
-        list[0];
+      const pick = (list.length === 1 ? list[0] : undefined) ?? list.find((d) => (d as { platform?: { architecture?: string; os?: string } }).platform?.architecture === goArch()) ?? list[0];
       if (!pick) throw baseError(file, 'index.json lists no image');
       const bytes = small.get(blobEntry(pick.digest));
       if (pick.mediaType === MEDIA_TYPES.index || pick.mediaType === MEDIA_TYPES.dockerManifestList) index = parseJson<OciIndex>(file, `index ${pick.digest}`, bytes);

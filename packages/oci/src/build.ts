@@ -12,19 +12,7 @@ import { missingPaths, storeLayerEntries, type TarEntry } from './entries.js';
 import { writeLayer } from './layer.js';
 import { jsonBytes, LayoutWriter, MEDIA_TYPES, readIndex, REF_NAME, type OciManifest } from './layout.js';
 import { tarStream } from './tar.js';
-import type {
-  BuildOptions,
-  BuildProgress,
-  BuildSummary,
-  BuiltImage,
-  BuiltLayer,
-  Descriptor,
-  ImageBuildSpec,
-  LayerJob,
-  LayerKind,
-  LayerRecord,
-  RemoteLayer,
-} from './types.js';
+import type { BuildOptions, BuildProgress, BuildSummary, BuiltImage, BuiltLayer, Descriptor, ImageBuildSpec, LayerJob, LayerKind, LayerRecord, RemoteLayer } from './types.js';
 
 type Resolved = { source: 'built' | 'cache'; record: LayerRecord } | { source: 'remote'; record: RemoteLayer };
 
@@ -106,13 +94,10 @@ interface ImageLayer {
 }
 
 /** Every distinct layer of `universe`, and each image's layers in order. */
-function layerJobs(args: {
-  universe: readonly string[];
-  specs: Map<string, ImageBuildSpec>;
-  bases: Map<string, BaseImage>;
-  byImage: Map<string, PlanLayer[]>;
-  compressorId: string;
-}): { jobs: Map<string, Job>; imageLayers: Map<string, ImageLayer[]> } {
+function layerJobs(args: { universe: readonly string[]; specs: Map<string, ImageBuildSpec>; bases: Map<string, BaseImage>; byImage: Map<string, PlanLayer[]>; compressorId: string }): {
+  jobs: Map<string, Job>;
+  imageLayers: Map<string, ImageLayer[]>;
+} {
   const jobs = new Map<string, Job>();
   const imageLayers = new Map<string, ImageLayer[]>();
   const add = (ref: string, job: Omit<Job, 'images'>): void => {
@@ -436,7 +421,7 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
     // Building some images keeps the others of an existing layout (none yet: nothing to keep;
     // a damaged index.json is an error, not a reason to drop the other images quietly).
     const previous = await readIndex(options.out).catch((error: unknown) => {
-      if (((error as { cause?: NodeJS.ErrnoException }).cause)?.code === 'ENOENT') return undefined;
+      if ((error as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') return undefined;
       throw error;
     });
     for (const d of previous?.manifests ?? []) {
@@ -448,7 +433,16 @@ export async function buildImages(options: BuildOptions): Promise<BuildSummary> 
   await layout.writeIndex(entries);
   if (replace) await layout.prune(keep);
 
-  const summary = summarise({ options, compressor, images, storeLayers: [...new Set(refs.flatMap((r) => byImage.get(r)!))], built: built.length, bytesIn, bytesWritten: bytesWritten + layout.bytesWritten, started });
+  const summary = summarise({
+    options,
+    compressor,
+    images,
+    storeLayers: [...new Set(refs.flatMap((r) => byImage.get(r)!))],
+    built: built.length,
+    bytesIn,
+    bytesWritten: bytesWritten + layout.bytesWritten,
+    started,
+  });
   if (exchange) summary.exchange = { owned: owned.size, built: [...built].sort(byString), published, waited, tookOver };
   return summary;
 }

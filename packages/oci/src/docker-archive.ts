@@ -42,8 +42,7 @@ export async function writeDockerArchive(options: { file: string; ref: string; c
   const out = createWriteStream(tmp, { flags: 'wx' });
   const written = pipeline(pack as never, out);
   try {
-    const add = (name: string, bytes: Buffer): Promise<void> =>
-      new Promise((resolve, reject) => pack.entry(headerOf(name, bytes.length), bytes, (err) => (err ? reject(err) : resolve())));
+    const add = (name: string, bytes: Buffer): Promise<void> => new Promise((resolve, reject) => pack.entry(headerOf(name, bytes.length), bytes, (err) => (err ? reject(err) : resolve())));
     await add('manifest.json', Buffer.from(JSON.stringify(manifest)));
     await add(configName, config);
     const seen = new Set<string>();
@@ -53,8 +52,7 @@ export async function writeDockerArchive(options: { file: string; ref: string; c
       await new Promise<void>((resolve, reject) => {
         const sink = pack.entry(headerOf(layerName(l), l.tarSize), (err) => (err ? reject(err) : resolve()));
         const source = createReadStream(l.file);
-        const stages =
-          l.mediaType === MEDIA_TYPES.layerGzip || l.mediaType === MEDIA_TYPES.dockerLayerGzip ? [source, zlib.createGunzip(), sink] : [source, sink];
+        const stages = l.mediaType === MEDIA_TYPES.layerGzip || l.mediaType === MEDIA_TYPES.dockerLayerGzip ? [source, zlib.createGunzip(), sink] : [source, sink];
         pipeline(stages as never).catch(reject);
       });
     }

@@ -115,6 +115,8 @@ describe('buildImages with a layer exchange', () => {
 
     const [key, record] = [...records][0]!;
     records.set(key, { ...record, digest: `sha256:${'0'.repeat(64)}` });
-    await expect(buildImages({ plan, images, select: ['api:1'], out: path.join(root, 'x/oci'), cacheDir: path.join(root, 'x/cache'), exchange: memoryExchange(records, 1, 1) })).rejects.toThrow(`mismatch ${key}`);
+    await expect(buildImages({ plan, images, select: ['api:1'], out: path.join(root, 'x/oci'), cacheDir: path.join(root, 'x/cache'), exchange: memoryExchange(records, 1, 1) })).rejects.toThrow(
+      `mismatch ${key}`,
+    );
   });
 });

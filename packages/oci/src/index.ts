@@ -10,15 +10,7 @@ export { mergeContainerConfig, type HistoryEntry, type OciImageConfig } from './
 export { customisationEntries } from './customisation.js';
 export { dockerArchiveName } from './docker-archive.js';
 export { storeLayerEntries, type TarEntry } from './entries.js';
-export {
-  blobPath,
-  MEDIA_TYPES,
-  readIndex,
-  REF_NAME,
-  sha256,
-  type OciIndex,
-  type OciManifest,
-} from './layout.js';
+export { blobPath, MEDIA_TYPES, readIndex, REF_NAME, sha256, type OciIndex, type OciManifest } from './layout.js';
 export { LAYER_MTIME } from './tar.js';
 export type {
   BuildOptions,

@@ -30,7 +30,11 @@ describe('reproducible gzip', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'oci-unit-'));
     const gzip = compressorInfo('gzip');
     const results: string[] = [];
-    for (const [threads, chunk] of [[2, 65536], [0, 1000003], [1, 777]] as const) {
+    for (const [threads, chunk] of [
+      [2, 65536],
+      [0, 1000003],
+      [1, 777],
+    ] as const) {
       const pool = new BlockCompressor(threads);
       const written = await writeLayer(chunks(input, chunk), { compressor: gzip, pool, tmpDir: dir });
       await pool.close();

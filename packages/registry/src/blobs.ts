@@ -31,12 +31,7 @@ export async function blobExists(session: RegistrySession, repository: string, d
  * Cross-repository mount. `mounted` when the registry linked the blob (201); otherwise the
  * registry opened an upload session instead (202) and hands back its Location.
  */
-export async function mountBlob(
-  session: RegistrySession,
-  repository: string,
-  digest: string,
-  from: string,
-): Promise<{ mounted: true } | { mounted: false; location: string }> {
+export async function mountBlob(session: RegistrySession, repository: string, digest: string, from: string): Promise<{ mounted: true } | { mounted: false; location: string }> {
   const what = `mount of blob ${digest} from ${from} into ${repository}`;
   const query = new URLSearchParams({ mount: digest, from });
   const res = await session.request({

@@ -36,7 +36,10 @@ export function parseCredsFlag(value: string): { username: string; password: str
 
 /** The key of an auth file entry, normalised: no scheme, no `/v1/`-style suffix, Docker Hub aliases folded. */
 export function normaliseAuthKey(key: string): string {
-  let k = key.trim().replace(/^[a-z]+:\/\//, '').replace(/\/+$/, '');
+  let k = key
+    .trim()
+    .replace(/^[a-z]+:\/\//, '')
+    .replace(/\/+$/, '');
   k = k.replace(/\/v[12]$/, '');
   const slash = k.indexOf('/');
   const host = slash === -1 ? k : k.slice(0, slash);
@@ -45,9 +48,7 @@ export function normaliseAuthKey(key: string): string {
   return folded + rest;
 }
 
-function decodeEntry(
-  entry: { auth?: string; username?: string; password?: string },
-): { username: string; password: string } | undefined {
+function decodeEntry(entry: { auth?: string; username?: string; password?: string }): { username: string; password: string } | undefined {
   if (entry.username && entry.password) return { username: entry.username, password: entry.password };
   if (!entry.auth) return undefined;
   const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
@@ -61,11 +62,7 @@ function decodeEntry(
  * then each auth file, where the most specific key matches (`quay.io/org/repo` before
  * `quay.io/org` before `quay.io`), as containers-auth.json(5) says.
  */
-export function findCredentials(
-  sources: CredentialSources,
-  registry: string,
-  repository: string,
-): Credentials | undefined {
+export function findCredentials(sources: CredentialSources, registry: string, repository: string): Credentials | undefined {
   if (sources.creds !== undefined) return { ...parseCredsFlag(sources.creds), source: '--creds' };
   const user = sources.env[ENV_USER];
   const password = sources.env[ENV_PASSWORD];
@@ -138,11 +135,7 @@ export async function readAuthFiles(paths: readonly string[]): Promise<AuthFile[
 }
 
 /** Everything credential lookup needs from the process: flag, environment, auth files. */
-export async function loadCredentialSources(options: {
-  creds?: string;
-  env?: Readonly<Record<string, string | undefined>>;
-  home?: string;
-}): Promise<CredentialSources> {
+export async function loadCredentialSources(options: { creds?: string; env?: Readonly<Record<string, string | undefined>>; home?: string }): Promise<CredentialSources> {
   const env = options.env ?? process.env;
   if (options.creds !== undefined) parseCredsFlag(options.creds);
   return {

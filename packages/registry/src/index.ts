@@ -4,17 +4,7 @@
  */
 export { blobExists, mountBlob, uploadBlob, pushScope, type UploadOptions, type UploadResult } from './blobs.js';
 export { parseChallenges, type Challenge } from './challenge.js';
-export {
-  authFilePaths,
-  ENV_PASSWORD,
-  ENV_USER,
-  findCredentials,
-  loadCredentialSources,
-  normaliseAuthKey,
-  parseCredsFlag,
-  type AuthFile,
-  type CredentialSources,
-} from './credentials.js';
+export { authFilePaths, ENV_PASSWORD, ENV_USER, findCredentials, loadCredentialSources, normaliseAuthKey, parseCredsFlag, type AuthFile, type CredentialSources } from './credentials.js';
 export { blobPath, hasBlob, manifestBlobs, readLayout, REF_NAME } from './layout.js';
 export { getManifest, manifestDigest, MANIFEST_MEDIA_TYPES, putManifest } from './manifests.js';
 export { openLayerCache, type LayerCache } from './layer-cache.js';

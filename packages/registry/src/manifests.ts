@@ -27,11 +27,7 @@ export async function manifestDigest(session: RegistrySession, repository: strin
 }
 
 /** GET a manifest's bytes and media type, or undefined when the reference is unknown. */
-export async function getManifest(
-  session: RegistrySession,
-  repository: string,
-  reference: string,
-): Promise<{ bytes: Buffer; mediaType: string; digest: string | undefined } | undefined> {
+export async function getManifest(session: RegistrySession, repository: string, reference: string): Promise<{ bytes: Buffer; mediaType: string; digest: string | undefined } | undefined> {
   const what = `GET of manifest ${repository}:${reference}`;
   const res = await session.request({
     method: 'GET',
@@ -55,10 +51,7 @@ export async function getManifest(
 }
 
 /** PUT the manifest bytes unchanged; the registry's digest must equal ours. */
-export async function putManifest(
-  session: RegistrySession,
-  options: { repository: string; reference: string; mediaType: string; bytes: Buffer; digest: string },
-): Promise<void> {
+export async function putManifest(session: RegistrySession, options: { repository: string; reference: string; mediaType: string; bytes: Buffer; digest: string }): Promise<void> {
   const { repository, reference, mediaType, bytes, digest } = options;
   const what = `PUT of manifest ${repository}:${reference}`;
   const res = await session.request({

@@ -138,7 +138,12 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
     const logins = [...new Set(inRegistry.map((t) => pool.identity(registry, t.repository)))].sort();
     for (const login of logins) {
       const targets = inRegistry.filter((t) => pool.identity(registry, t.repository) === login).sort((a, b) => (a.reference < b.reference ? -1 : 1));
-      const part = await pushToRegistry(options, pool, registry, targets.map((t) => ({ target: t, image: byRef.get(t.ref)! })));
+      const part = await pushToRegistry(
+        options,
+        pool,
+        registry,
+        targets.map((t) => ({ target: t, image: byRef.get(t.ref)! })),
+      );
       images.push(...part.images);
       for (const k of Object.keys(totals) as (keyof PushTotals)[]) totals[k] += part.totals[k];
     }
@@ -149,13 +154,12 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   return { images, totals };
 }
 
-async function pushToRegistry(
-  options: PushOptions,
-  pool: SessionPool,
-  registry: string,
-  work: { target: ImageTarget; image: LayoutImage }[],
-): Promise<PushResult> {
-  const session = await pool.get(registry, work[0]!.target.repository, work.some((w) => w.target.plainHttp));
+async function pushToRegistry(options: PushOptions, pool: SessionPool, registry: string, work: { target: ImageTarget; image: LayoutImage }[]): Promise<PushResult> {
+  const session = await pool.get(
+    registry,
+    work[0]!.target.repository,
+    work.some((w) => w.target.plainHttp),
+  );
   const emit = options.onEvent ?? (() => {});
   const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
   // HEADs carry no body: run more of them at once, so many images' checks stay quick on a far registry.

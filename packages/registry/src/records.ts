@@ -200,12 +200,7 @@ export interface WaitOptions {
  * Reads the records for `keys`, polling for those another runner has not published yet.
  * Returns what it found; keys missing at the deadline are simply absent from the map.
  */
-export async function waitForLayerRecords(
-  session: RegistrySession,
-  repository: string,
-  keys: readonly string[],
-  options: WaitOptions,
-): Promise<Map<string, LayerRecord>> {
+export async function waitForLayerRecords(session: RegistrySession, repository: string, keys: readonly string[], options: WaitOptions): Promise<Map<string, LayerRecord>> {
   const found = new Map<string, LayerRecord>();
   const deadline = Date.now() + options.timeoutMs;
   let missing = [...new Set(keys)].sort();

@@ -110,8 +110,7 @@ export interface TargetOptions {
 export function resolveTargets(images: readonly TargetRequest[], options: TargetOptions): ImageTarget[] {
   const cli = options.cliRegistry === undefined ? undefined : parseRegistry(options.cliRegistry, '--registry');
   const configOrigin = options.configOrigin ?? 'planner.config.json';
-  const config =
-    options.configRegistry === undefined ? undefined : parseRegistry(options.configRegistry, `${configOrigin} registry`);
+  const config = options.configRegistry === undefined ? undefined : parseRegistry(options.configRegistry, `${configOrigin} registry`);
   const targets: ImageTarget[] = [];
   for (const image of images) {
     if (!isValidTag(image.tag)) {
@@ -125,10 +124,7 @@ export function resolveTargets(images: readonly TargetRequest[], options: Target
         hint: 'image names are lower-case letters and digits, separated by ".", "_", "__", "-" or "/"',
       });
     }
-    const own =
-      image.repository === undefined
-        ? undefined
-        : parseRepository(image.repository, image.repositoryOrigin ?? `image ${image.ref} repository`);
+    const own = image.repository === undefined ? undefined : parseRepository(image.repository, image.repositoryOrigin ?? `image ${image.ref} repository`);
     let host: string;
     let repository: string;
     let origin: string;

@@ -31,12 +31,7 @@ export function parseRetryAfter(value: string | null | undefined, now: number): 
  * Delay before retry number `attempt` (1-based): exponential with full jitter in its upper
  * half, or the server's Retry-After when it gave one.
  */
-export function backoffDelay(
-  policy: RetryPolicy,
-  attempt: number,
-  retryAfterMs: number | undefined,
-  random: () => number = Math.random,
-): number {
+export function backoffDelay(policy: RetryPolicy, attempt: number, retryAfterMs: number | undefined, random: () => number = Math.random): number {
   if (retryAfterMs !== undefined) return Math.min(retryAfterMs, policy.maxRetryAfterMs);
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);

@@ -1,15 +1,7 @@
 import { PlannerError } from '@planner/errors';
 import { parseChallenges, type Challenge } from './challenge.js';
 import { apiHost, isLoopbackHost } from './reference.js';
-import {
-  backoffDelay,
-  classifyNetworkError,
-  DEFAULT_RETRY_POLICY,
-  isRetryableStatus,
-  parseRetryAfter,
-  sleep,
-  type RetryPolicy,
-} from './retry.js';
+import { backoffDelay, classifyNetworkError, DEFAULT_RETRY_POLICY, isRetryableStatus, parseRetryAfter, sleep, type RetryPolicy } from './retry.js';
 import type { Credentials, PushEvent } from './types.js';
 
 export interface SessionOptions {
@@ -375,10 +367,14 @@ export class RegistrySession {
         if (error instanceof PlannerError) throw error;
         const failure = classifyNetworkError(error);
         if (failure.kind === 'tls' || failure.kind === 'dns') {
-          throw new PlannerError('E_REGISTRY_UNREACHABLE', failure.kind === 'dns' ? `cannot resolve ${this.url.host} during ${options.what}` : `TLS verification failed for ${this.registry} during ${options.what} (${failure.code})`, {
-            exitCode: 1,
-            details: { registry: this.registry, code: failure.code },
-          });
+          throw new PlannerError(
+            'E_REGISTRY_UNREACHABLE',
+            failure.kind === 'dns' ? `cannot resolve ${this.url.host} during ${options.what}` : `TLS verification failed for ${this.registry} during ${options.what} (${failure.code})`,
+            {
+              exitCode: 1,
+              details: { registry: this.registry, code: failure.code },
+            },
+          );
         }
         const transient = new TransientFailure(failure.code, { cause: error });
         if (!options.retry) throw transient;

@@ -11,11 +11,6 @@ export const BUMP_NOTE =
 export function bumpTable(data: ReportData): [string[], string[][], ('l' | 'r')[]] {
   const strategies = data.bumps[0]?.push.filter((p) => p.id !== 'lower-bound').map((p) => p.id) ?? [];
   const labels = strategies.map((id) => data.strategies.find((s) => s.id === id)?.label ?? id);
-  const rows = data.bumps.map((b) => [
-    storeName(b.path),
-    formatCount(b.images),
-    formatBytes(b.changedBytes),
-    ...strategies.map((id) => formatRatio(b.push.find((p) => p.id === id)!.ratioToChanged)),
-  ]);
+  const rows = data.bumps.map((b) => [storeName(b.path), formatCount(b.images), formatBytes(b.changedBytes), ...strategies.map((id) => formatRatio(b.push.find((p) => p.id === id)!.ratioToChanged))]);
   return [['library', 'images', 'changed', ...labels], rows, ['l', 'r', 'r', ...strategies.map(() => 'r' as const)]];
 }

@@ -53,7 +53,7 @@ export function libraryBumps(graph: SharedGraph, plans: StrategyPlans, count: nu
   for (let id = 0; id < n; id++) if (isRoot[id] === 0 && graph.popularity[id]! < graph.images.length) candidates.push(id);
   candidates.sort((a, b) => graph.popularity[b]! - graph.popularity[a]! || a - b);
   const chosen: number[] = [];
-  for (let at = 0; at < candidates.length && chosen.length < count; ) {
+  for (let at = 0; at < candidates.length && chosen.length < count;) {
     const level = graph.popularity[candidates[at]!]!;
     const tied: { id: number; size: number }[] = [];
     while (at < candidates.length && graph.popularity[candidates[at]!] === level) {

@@ -66,9 +66,7 @@ export function parseGrowth(text: string, flag: string): number | string {
 }
 
 function layerChange(layer: PlanLayer, sizes: (p: string) => number): LayerChange {
-  const largest = [...layer.paths]
-    .sort((a, b) => sizes(b) - sizes(a) || (a < b ? -1 : a > b ? 1 : 0))
-    .slice(0, 3);
+  const largest = [...layer.paths].sort((a, b) => sizes(b) - sizes(a) || (a < b ? -1 : a > b ? 1 : 0)).slice(0, 3);
   return { id: layer.id, narSize: layer.narSize, paths: layer.paths.length, images: [...layer.images].sort(), largestPaths: largest };
 }
 
@@ -188,9 +186,7 @@ function lockStatus(input: CheckInput): LockStatus {
   if (edited > 0) differences.push(`${plural(edited, 'layer')} recorded with other paths or sizes than the same id has in the plan`);
   const lockImages = new Map(locked.images.map((i) => [i.name, i.layers.join(',')]));
   const planImages = new Map(plan.images.map((i) => [i.name, i.layers.join(',')]));
-  const imagesChanged = [...new Set([...lockImages.keys(), ...planImages.keys()])]
-    .filter((ref) => lockImages.get(ref) !== planImages.get(ref))
-    .sort();
+  const imagesChanged = [...new Set([...lockImages.keys(), ...planImages.keys()])].filter((ref) => lockImages.get(ref) !== planImages.get(ref)).sort();
   return {
     file: lock.file,
     status: 'drift',
@@ -222,7 +218,9 @@ function lockCheck(lock: LockStatus, thresholds: Thresholds): CheckOutcome {
       const layout = lock.imagesChanged.length > 0 || lock.layersOnlyInLock > 0 || lock.layersOnlyInPlan > 0;
       const parts = [
         ...(layout || lock.differences.length === 0
-          ? [`${plural(lock.imagesChanged.length, 'image')} laid out differently${shown ? ` (${shown})` : ''}, ${plural(lock.layersOnlyInLock, 'layer')} only in the lock, ${formatCount(lock.layersOnlyInPlan)} only in the plan`]
+          ? [
+              `${plural(lock.imagesChanged.length, 'image')} laid out differently${shown ? ` (${shown})` : ''}, ${plural(lock.layersOnlyInLock, 'layer')} only in the lock, ${formatCount(lock.layersOnlyInPlan)} only in the plan`,
+            ]
           : []),
         ...lock.differences,
       ];

@@ -17,7 +17,13 @@ export function resolveTarget(graph: SharedGraph, query: string): ExplainTarget 
   if (byRef) return { kind: 'image', ref: byRef.ref };
   // name:tag (no store path has a colon in its name): an image the workspace does not have.
   if (query.includes(':') && !query.startsWith('/')) {
-    throw new PlannerError('E_UNKNOWN_IMAGE', `no image ${query} in the workspace`, { hint: choicesHint(query, graph.images.map((i) => i.ref), 'planner ls lists them') });
+    throw new PlannerError('E_UNKNOWN_IMAGE', `no image ${query} in the workspace`, {
+      hint: choicesHint(
+        query,
+        graph.images.map((i) => i.ref),
+        'planner ls lists them',
+      ),
+    });
   }
   const storeDir = graph.storeDir;
   if (query.startsWith(`${storeDir}/`)) {
@@ -34,7 +40,10 @@ export function resolveTarget(graph: SharedGraph, query: string): ExplainTarget 
   const candidates = matches.length > 0 ? matches : graph.paths.filter((p) => storeName(p).includes(query));
   if (candidates.length === 1) return { kind: 'path', path: candidates[0]! };
   if (candidates.length === 0) {
-    const image = closestMatch(query, graph.images.map((i) => i.name));
+    const image = closestMatch(
+      query,
+      graph.images.map((i) => i.name),
+    );
     throw new PlannerError('E_USAGE', `"${query}" is neither an image nor a store path of any image's closure`, {
       hint: image ? `did you mean the image ${image}?` : 'pass an image (name:tag), a store path, or part of a store path name; planner ls lists the images',
     });
@@ -70,7 +79,7 @@ function chains(graph: SharedGraph, target: number): Map<number, number[]> {
     for (const root of image.roots) if (dist[root] !== -1 && (best === -1 || dist[root]! < dist[best]!)) best = root;
     if (best === -1) continue;
     const chain = [best];
-    for (let id = best; id !== target; ) chain.push((id = next[id]!));
+    for (let id = best; id !== target;) chain.push((id = next[id]!));
     result.set(image.index, chain);
   }
   return result;
@@ -88,21 +97,20 @@ export function explainPath(graph: SharedGraph, plan: Plan, path: string): Expla
     kind: 'path',
     path,
     narSize: graph.narSize[id]!,
-    layer: layer && planLayer
-      ? {
-          id: layer.id,
-          position: layer.position,
-          narSize: layer.narSize,
-          otherPaths: planLayer.paths
-            .filter((p) => p !== path)
-            .map((p) => ({ path: p, narSize: sizeOf(p) }))
-            .sort((a, b) => b.narSize - a.narSize || (a.path < b.path ? -1 : 1)),
-          images: layer.images,
-        }
-      : null,
-    images: graph.images
-      .filter((image) => byChain.has(image.index))
-      .map((image) => ({ ref: image.ref, chain: byChain.get(image.index)!.map((k) => graph.paths[k]!) })),
+    layer:
+      layer && planLayer
+        ? {
+            id: layer.id,
+            position: layer.position,
+            narSize: layer.narSize,
+            otherPaths: planLayer.paths
+              .filter((p) => p !== path)
+              .map((p) => ({ path: p, narSize: sizeOf(p) }))
+              .sort((a, b) => b.narSize - a.narSize || (a.path < b.path ? -1 : 1)),
+            images: layer.images,
+          }
+        : null,
+    images: graph.images.filter((image) => byChain.has(image.index)).map((image) => ({ ref: image.ref, chain: byChain.get(image.index)!.map((k) => graph.paths[k]!) })),
   };
 }
 

@@ -109,7 +109,10 @@ function heatmap(data: ReportData): string {
   const plotW = 900;
   const rowH = 12;
   const layers = data.layers;
-  const total = Math.max(1, layers.reduce((s, l) => s + l.narSize, 0));
+  const total = Math.max(
+    1,
+    layers.reduce((s, l) => s + l.narSize, 0),
+  );
   // Every column gets a sliver (at most a quarter of an equal share), the rest goes by bytes:
   // with hundreds of layers, equal minimums alone would fill the plot and hide the sizes.
   const minW = Math.min(2, plotW / Math.max(1, layers.length) / 4);
@@ -126,11 +129,12 @@ function heatmap(data: ReportData): string {
   const column = new Map(layers.map((l, k) => [l.id, k]));
   const maxUsers = Math.max(1, ...layers.map((l) => l.images.length));
   const usedBy = new Map<string, number[]>();
-  for (const l of layers) for (const ref of l.images) {
-    let cols = usedBy.get(ref);
-    if (!cols) usedBy.set(ref, (cols = []));
-    cols.push(column.get(l.id)!);
-  }
+  for (const l of layers)
+    for (const ref of l.images) {
+      let cols = usedBy.get(ref);
+      if (!cols) usedBy.set(ref, (cols = []));
+      cols.push(column.get(l.id)!);
+    }
   const rows = data.images.map((image, r) => {
     const y = r * rowH;
     const cols = usedBy.get(image.ref) ?? [];
@@ -145,7 +149,10 @@ function heatmap(data: ReportData): string {
   const height = data.images.length * rowH + 4;
   const width = labelW + plotW + 10;
   const titles = layers
-    .map((l, k) => `<rect class="heat-col" x="${num(xs[k]!, 2)}" y="0" width="${num(ws[k]!, 2)}" height="${height}" fill="transparent" data-layer="${k}" data-layer-id="${l.id}" data-bytes="${l.narSize}" data-images="${l.images.length}"><title>${esc(`layer #${k} ${l.id.slice(0, 12)}: ${formatBytes(l.narSize)}, ${l.paths} paths, ${l.images.length} image(s); ${l.largestPaths.map(storeName).join(', ')}`)}</title></rect>`)
+    .map(
+      (l, k) =>
+        `<rect class="heat-col" x="${num(xs[k]!, 2)}" y="0" width="${num(ws[k]!, 2)}" height="${height}" fill="transparent" data-layer="${k}" data-layer-id="${l.id}" data-bytes="${l.narSize}" data-images="${l.images.length}"><title>${esc(`layer #${k} ${l.id.slice(0, 12)}: ${formatBytes(l.narSize)}, ${l.paths} paths, ${l.images.length} image(s); ${l.largestPaths.map(storeName).join(', ')}`)}</title></rect>`,
+    )
     .join('');
   return `<svg id="heatmap" role="img" aria-label="which image uses which layer" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${rows.join('')}${titles}</svg>`;
 }
@@ -238,7 +245,7 @@ ${bumpRows}
 ${figure('planner.registryBytes', 'registry storage with planner', planner.registryBytes)}
 ${figure('auto-layer.registryBytes', 'per-image auto-layer (buildLayeredImage)', auto.registry.baselineBytes, ` — planner needs <b data-ratio="${auto.registry.ratio ?? ''}">${esc(formatLess(auto.registry.ratio))}</b>`)}
 ${figure('lower-bound.registryBytes', 'lower bound: every store path once', lower.registryBytes)}
-${figure('totals.closureBytes', 'sum of every image\'s closure', data.totals.closureBytes)}
+${figure('totals.closureBytes', "sum of every image's closure", data.totals.closureBytes)}
 ${hasPush ? figure('planner.pushBytes', 'update push with planner', planner.pushBytes!) : ''}
 </section>
 <h2>Baselines</h2>

@@ -107,11 +107,15 @@ export function checkMarkdown(data: CheckData, options: MarkdownOptions = {}): s
   const sv = data.savings.vsAutoLayer;
   out.push(
     '',
-    `Registry storage ${formatLess(sv.head, 'per-image auto-layer')}` +
-      (sv.base !== null && sv.change !== null ? ` (base ${formatRatio(sv.base)}, change ${formatChange(sv.change)}).` : '.'),
+    `Registry storage ${formatLess(sv.head, 'per-image auto-layer')}` + (sv.base !== null && sv.change !== null ? ` (base ${formatRatio(sv.base)}, change ${formatChange(sv.change)}).` : '.'),
   );
   out.push('');
-  out.push(mdTable(['check', 'result', 'details'], data.checks.map((c) => [c.name, ICON[c.status], c.message + (c.status === 'fail' && c.hint ? ` — ${c.hint}` : '')])));
+  out.push(
+    mdTable(
+      ['check', 'result', 'details'],
+      data.checks.map((c) => [c.name, ICON[c.status], c.message + (c.status === 'fail' && c.hint ? ` — ${c.hint}` : '')]),
+    ),
+  );
   out.push('');
   const changed = data.images.filter((i) => i.status !== 'unchanged');
   if (changed.length > 0) {
@@ -140,7 +144,12 @@ export function checkMarkdown(data: CheckData, options: MarkdownOptions = {}): s
     const rows = [...data.layers.added]
       .sort((a, b) => b.narSize - a.narSize || (a.id < b.id ? -1 : 1))
       .slice(0, 10)
-      .map((l) => [code(l.id.slice(0, 12)), formatBytes(l.narSize), formatCount(l.images.length), l.largestPaths.map(storeName).join(', ') + (l.paths > l.largestPaths.length ? ` (+${l.paths - l.largestPaths.length})` : '')]);
+      .map((l) => [
+        code(l.id.slice(0, 12)),
+        formatBytes(l.narSize),
+        formatCount(l.images.length),
+        l.largestPaths.map(storeName).join(', ') + (l.paths > l.largestPaths.length ? ` (+${l.paths - l.largestPaths.length})` : ''),
+      ]);
     out.push(`#### Largest layers to push`);
     out.push('');
     out.push(mdTable(['layer', 'size', 'images', 'largest paths'], rows, ['l', 'r', 'r', 'l']));

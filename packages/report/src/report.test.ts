@@ -32,10 +32,16 @@ function graph(extra: { bump?: boolean } = {}) {
   const info = (name: string, refs: string[] = []) => ({ path: p(name), narHash: `sha256-${name}`, narSize: SIZES[name as keyof typeof SIZES], references: refs.map(p) });
   const x = new Map([info('libc'), info(ssl, ['libc']), info('app', [ssl])].map((e) => [e.path, e]));
   const y = new Map([info('libc'), info(ssl, ['libc']), info('py', [ssl]), info('app2', ['py'])].map((e) => [e.path, e]));
-  return buildSharedGraph(new Map([['x:1', x], ['y:1', y]]), [
-    { ref: 'x:1', name: 'x', tag: '1', roots: [p('app')], maxLayers: 3, baseLayers: 0 },
-    { ref: 'y:1', name: 'y', tag: '1', roots: [p('app2')], maxLayers: 3, baseLayers: 0 },
-  ]);
+  return buildSharedGraph(
+    new Map([
+      ['x:1', x],
+      ['y:1', y],
+    ]),
+    [
+      { ref: 'x:1', name: 'x', tag: '1', roots: [p('app')], maxLayers: 3, baseLayers: 0 },
+      { ref: 'y:1', name: 'y', tag: '1', roots: [p('app2')], maxLayers: 3, baseLayers: 0 },
+    ],
+  );
 }
 
 describe('measures', () => {
@@ -43,7 +49,15 @@ describe('measures', () => {
     const shared = layer(['libc', 'ssl'], SIZES, ['x:1', 'y:1']);
     const a = layer(['app'], SIZES, ['x:1']);
     const b = layer(['py', 'app2'], SIZES, ['y:1']);
-    const head: Plan = { maxLayers: 3, storeDir: '/nix/store', layers: [shared, a, b], images: [{ name: 'x:1', layers: [shared.id, a.id] }, { name: 'y:1', layers: [shared.id, b.id] }] };
+    const head: Plan = {
+      maxLayers: 3,
+      storeDir: '/nix/store',
+      layers: [shared, a, b],
+      images: [
+        { name: 'x:1', layers: [shared.id, a.id] },
+        { name: 'y:1', layers: [shared.id, b.id] },
+      ],
+    };
     expect(registryBytes(head)).toBe(580);
     const base: Plan = { ...head, layers: [shared, a], images: [{ name: 'x:1', layers: [shared.id, a.id] }] };
     expect(pushBytes(head, base)).toBe(420);
@@ -146,7 +160,10 @@ describe('check', () => {
     // ssl 50 -> 80: x 160 -> 190 (+18.75%), y 570 -> 600 (+5.3%).
     expect(by('max-closure-growth')).toMatchObject({ status: 'fail', images: ['x:1'], actual: 30 });
     expect(by('min-savings-vs-auto-layer').status).toBe('pass');
-    expect(check.images.map((i) => [i.ref, i.closure.growthBytes])).toEqual([['x:1', 30], ['y:1', 30]]);
+    expect(check.images.map((i) => [i.ref, i.closure.growthBytes])).toEqual([
+      ['x:1', 30],
+      ['y:1', 30],
+    ]);
     const relaxed = buildCheck({ ...input, lock: { ...input.lock, committed: headPlan, equal: true }, thresholds: { maxClosureGrowth: 30 } });
     expect(relaxed.passed).toBe(true);
     expect(checkMarkdown(relaxed)).toContain('### planner check: passed');

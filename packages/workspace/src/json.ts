@@ -2,21 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { PlannerError, type PlannerErrorCode } from '@planner/errors';
 
 /** Reads and parses a JSON file, turning both failures into PlannerErrors naming the file. */
-export async function readJsonFile(
-  file: string,
-  codes: { missing: PlannerErrorCode; parse: PlannerErrorCode },
-  what: string,
-): Promise<unknown> {
+export async function readJsonFile(file: string, codes: { missing: PlannerErrorCode; parse: PlannerErrorCode }, what: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new PlannerError(
-      codes.missing,
-      code === 'ENOENT' ? `${what} not found: ${file}` : `cannot read ${what} ${file}: ${code ?? String(error)}`,
-      { file, hint: `check that ${file} exists and is readable`, cause: error },
-    );
+    throw new PlannerError(codes.missing, code === 'ENOENT' ? `${what} not found: ${file}` : `cannot read ${what} ${file}: ${code ?? String(error)}`, {
+      file,
+      hint: `check that ${file} exists and is readable`,
+      cause: error,
+    });
   }
   return parseJsonText(text, file, codes.parse, what);
 }

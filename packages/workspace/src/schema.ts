@@ -43,11 +43,7 @@ const OCI_CONFIG_FIELDS = ['User', 'ExposedPorts', 'Env', 'Entrypoint', 'Cmd', '
  * Validates `value` against the config or manifest schema. An unknown field gets its own code
  * and the closest valid field as a hint; everything else is reported in one message.
  */
-export function validateAgainstSchema(
-  kind: 'config' | 'manifest',
-  value: unknown,
-  file: string,
-): void {
+export function validateAgainstSchema(kind: 'config' | 'manifest', value: unknown, file: string): void {
   const validate = load()[kind];
   if (validate(value)) return;
   const errors = validate.errors ?? [];
@@ -64,11 +60,7 @@ export function validateAgainstSchema(
     const code: PlannerErrorCode = kind === 'config' ? 'E_CONFIG_INVALID' : 'E_MANIFEST_UNKNOWN_FIELD';
     throw new PlannerError(code, `${file}: unknown field "${field}"${at}`, {
       file,
-      hint: oci
-        ? `"${oci}" belongs in the image's OCI config: "config": { "${oci}": ... }`
-        : suggestion
-          ? `did you mean "${suggestion}"?`
-          : `valid fields: ${candidates.join(', ')}`,
+      hint: oci ? `"${oci}" belongs in the image's OCI config: "config": { "${oci}": ... }` : suggestion ? `did you mean "${suggestion}"?` : `valid fields: ${candidates.join(', ')}`,
       details: { field, ...(suggestion ? { suggestion } : {}) },
     });
   }

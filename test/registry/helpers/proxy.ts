@@ -33,7 +33,6 @@ export interface TestProxy {
 
 export async function startProxy(options: ProxyOptions): Promise<TestProxy> {
   const [upHost, upPort] = options.upstream.split(':') as [string, string];
-  let counter = 0;
   let failCounter = 0;
   let uploadCounter = 0;
   let http500 = 0;
@@ -43,7 +42,6 @@ export async function startProxy(options: ProxyOptions): Promise<TestProxy> {
   const faultsLeft = (): boolean => http500 + resets < (options.maxFaults ?? Infinity);
   const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
-    counter++;
     log.push({ method: req.method ?? '', url: req.url ?? '' });
     const isPing = req.url === '/v2/' || req.url === '/v2';
     const eligible = !isPing && (!options.failMethods || options.failMethods.includes(req.method ?? ''));

@@ -25,14 +25,15 @@ export function freePort(): Promise<number> {
 
 /** A bcrypt hash via the system crypt(3); docker-registry's htpasswd accepts only bcrypt. */
 export function bcrypt(password: string): string {
-  const salt = randomBytes(16).toString('base64').replace(/[^A-Za-z0-9]/g, '.').slice(0, 22).replace(/.$/, 'u');
+  const salt = randomBytes(16)
+    .toString('base64')
+    .replace(/[^A-Za-z0-9]/g, '.')
+    .slice(0, 22)
+    .replace(/.$/, 'u');
   return execFileSync('perl', ['-e', 'print crypt($ARGV[0], $ARGV[1])', password, `$2b$05$${salt}`], { encoding: 'utf8' });
 }
 
-export type RegistryAuth =
-  | { kind: 'none' }
-  | { kind: 'htpasswd'; users: Record<string, string> }
-  | { kind: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string };
+export type RegistryAuth = { kind: 'none' } | { kind: 'htpasswd'; users: Record<string, string> } | { kind: 'token'; realm: string; service: string; issuer: string; rootCertBundle: string };
 
 export interface TestRegistry {
   host: string;
@@ -50,7 +51,9 @@ export interface TestRegistry {
 export function selfSignedCert(dir: string): { cert: string; key: string } {
   const cert = path.join(dir, 'tls.crt');
   const key = path.join(dir, 'tls.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], {
+    stdio: 'ignore',
+  });
   return { cert, key };
 }
 
@@ -72,7 +75,12 @@ export async function startRegistry(dir: string, auth: RegistryAuth = { kind: 'n
   let authYaml = '';
   if (auth.kind === 'htpasswd') {
     const file = path.join(dir, 'htpasswd');
-    writeFileSync(file, Object.entries(auth.users).map(([u, p]) => `${u}:${bcrypt(p)}`).join('\n') + '\n');
+    writeFileSync(
+      file,
+      Object.entries(auth.users)
+        .map(([u, p]) => `${u}:${bcrypt(p)}`)
+        .join('\n') + '\n',
+    );
     authYaml = `auth:\n  htpasswd:\n    realm: planner-test\n    path: ${file}\n`;
   } else if (auth.kind === 'token') {
     authYaml = `auth:\n  token:\n    realm: ${auth.realm}\n    service: ${auth.service}\n    issuer: ${auth.issuer}\n    rootcertbundle: ${auth.rootCertBundle}\n`;

@@ -26,10 +26,7 @@ export interface TokenServer {
   close: () => Promise<void>;
 }
 
-export async function startTokenServer(
-  dir: string,
-  options: { users: Record<string, string>; expiresIn?: number; anonymousPull?: boolean },
-): Promise<TokenServer> {
+export async function startTokenServer(dir: string, options: { users: Record<string, string>; expiresIn?: number; anonymousPull?: boolean }): Promise<TokenServer> {
   const keyFile = path.join(dir, 'token.key');
   const certFile = path.join(dir, 'token.crt');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=planner-test-token-issuer'], { stdio: 'ignore' });

@@ -36,10 +36,7 @@ export async function copyBack(reference: string, dir: string, auth?: string): P
 }
 
 /** A workspace with a config and one manifest per image (push reads no closures). */
-export function writeWorkspace(
-  dir: string,
-  options: { config: Record<string, unknown>; images: { name: string; tag: string; repository?: string }[] },
-): void {
+export function writeWorkspace(dir: string, options: { config: Record<string, unknown>; images: { name: string; tag: string; repository?: string }[] }): void {
   writeFileSync(path.join(dir, 'planner.config.json'), JSON.stringify({ services: ['services/*/image.json'], ...options.config }, null, 2));
   for (const image of options.images) {
     const d = path.join(dir, 'services', image.name);

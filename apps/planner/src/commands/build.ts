@@ -4,17 +4,7 @@ import type { Argv } from 'yargs';
 import { choicesHint, PlannerError } from '@planner/errors';
 import { LOCK_FILE, plan as planLayers, type Plan } from '@planner/layering';
 import { buildImages, compressorInfo, type BuildSummary, type Compression, type ExchangeSummary, type LayerExchange, type RemoteLayer } from '@planner/oci';
-import {
-  cacheLocation,
-  DEFAULT_CONCURRENCY,
-  openLayerCache,
-  parseShard,
-  recordMismatch,
-  resolveTargets,
-  shardOf,
-  type LayerRecord as RegistryRecord,
-  type ShardSpec,
-} from '@planner/registry';
+import { cacheLocation, DEFAULT_CONCURRENCY, openLayerCache, parseShard, recordMismatch, resolveTargets, shardOf, type LayerRecord as RegistryRecord, type ShardSpec } from '@planner/registry';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { CHUNK, JOBS, MAX_LAYERS, SHARD_WAIT, nonNegative, wholeNumber } from '../flags.js';
 import { churnOf, loadContext } from '../context.js';
@@ -59,8 +49,6 @@ export interface ShardData extends ShardSpec {
   /** Cache keys of the layers built here, sorted. */
   builtKeys: string[];
 }
-
-
 
 const DEFAULT_SHARD_WAIT_SECONDS = 30 * 60;
 
@@ -138,11 +126,23 @@ async function shardedBuild(args: {
         const registryRecord: RegistryRecord = { key: layer.key, layer: { mediaType: record.mediaType, digest: record.digest, size: record.size }, diffID: record.diffID };
         const result = await cache.publish(registryRecord, blobFile);
         records.set(layer.key, registryRecord);
-        progress.event({ type: 'layer-published', id: layer.id, kind: layer.kind, digest: record.digest, size: record.size, uploaded: result.blob === 'uploaded', cache: `${location.registry}/${location.repository}` });
+        progress.event({
+          type: 'layer-published',
+          id: layer.id,
+          kind: layer.kind,
+          digest: record.digest,
+          size: record.size,
+          uploaded: result.blob === 'uploaded',
+          cache: `${location.registry}/${location.repository}`,
+        });
       }),
     wait: async (keys) => toRemote(await cache.wait(keys, shardWait * 1000)),
     mismatch: (layer, local, remote) =>
-      recordMismatch({ key: layer.key, layer: { mediaType: remote.mediaType, digest: remote.digest, size: remote.size }, diffID: remote.diffID }, { mediaType: local.mediaType, digest: local.digest, size: local.size }, `${location.registry}/${location.repository}`),
+      recordMismatch(
+        { key: layer.key, layer: { mediaType: remote.mediaType, digest: remote.digest, size: remote.size }, diffID: remote.diffID },
+        { mediaType: local.mediaType, digest: local.digest, size: local.size },
+        `${location.registry}/${location.repository}`,
+      ),
   };
 
   let summary: BuildSummary;
@@ -212,7 +212,14 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
       if (!Array.isArray(hit)) return hit.ref;
       if (hit.length === 1) return hit[0]!.ref;
       throw new PlannerError('E_UNKNOWN_IMAGE', hit.length === 0 ? `no image ${n} in the workspace` : `${n} names several images: ${hit.map((s) => s.ref).join(', ')}`, {
-        hint: hit.length === 0 ? choicesHint(n, workspace.services.map((s) => s.ref), 'planner ls lists them') : `name one of them by name:tag`,
+        hint:
+          hit.length === 0
+            ? choicesHint(
+                n,
+                workspace.services.map((s) => s.ref),
+                'planner ls lists them',
+              )
+            : `name one of them by name:tag`,
       });
     });
     if (argv.push) {

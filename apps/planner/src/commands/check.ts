@@ -2,18 +2,7 @@ import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlannerError, isPlannerError } from '@planner/errors';
 import { LOCK_FILE, type Plan } from '@planner/layering';
-import {
-  buildCheck,
-  checkMarkdown,
-  parseBytes,
-  parseGrowth,
-  sameLock,
-  strategyPlans,
-  type BaseInfo,
-  type CheckData,
-  type StrategyPlans,
-  type Thresholds,
-} from '@planner/report';
+import { buildCheck, checkMarkdown, parseBytes, parseGrowth, sameLock, strategyPlans, type BaseInfo, type CheckData, type StrategyPlans, type Thresholds } from '@planner/report';
 import { loadWorkspace, type Workspace } from '@planner/workspace';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { nonNegative } from '../flags.js';
@@ -62,7 +51,11 @@ export async function loadBase(argv: BaseArgs & GlobalArgs, workspace: Workspace
   if (argv.baseLock !== undefined) {
     const file = path.resolve(argv.cwd ?? process.cwd(), argv.baseLock);
     const lock = (await readLockFile(file))?.plan;
-    if (!lock) throw new PlannerError('E_USAGE', `--base-lock ${argv.baseLock}: no such file`, { file, hint: 'pass the planner.lock.json of the base, e.g. from git show main:planner.lock.json > base.lock.json' });
+    if (!lock)
+      throw new PlannerError('E_USAGE', `--base-lock ${argv.baseLock}: no such file`, {
+        file,
+        hint: 'pass the planner.lock.json of the base, e.g. from git show main:planner.lock.json > base.lock.json',
+      });
     return { info: { ref: null, commit: null, lockFile: argv.baseLock, hasClosures: false }, plans: { planner: lock } };
   }
   if (argv.base === undefined) return undefined;
@@ -118,7 +111,9 @@ export interface CheckCommandData {
 
 export function thresholdsFrom(argv: CheckArgs, workspace: Workspace): Thresholds {
   const config = workspace.config.check;
-  const min = nonNegative(argv.minSavingsVsAutoLayer, '--min-savings-vs-auto-layer', { what: 'a non-negative ratio (2: at most half the registry bytes of per-image auto-layer)', example: '1.5' }) ?? config.minSavingsVsAutoLayer;
+  const min =
+    nonNegative(argv.minSavingsVsAutoLayer, '--min-savings-vs-auto-layer', { what: 'a non-negative ratio (2: at most half the registry bytes of per-image auto-layer)', example: '1.5' }) ??
+    config.minSavingsVsAutoLayer;
   return {
     maxPushBytes: argv.maxPushBytes !== undefined ? parseBytes(argv.maxPushBytes, '--max-push-bytes') : config.maxPushBytes,
     maxClosureGrowth: argv.maxClosureGrowth !== undefined ? parseGrowth(argv.maxClosureGrowth, '--max-closure-growth') : config.maxClosureGrowth,
@@ -130,14 +125,14 @@ export function thresholdsFrom(argv: CheckArgs, workspace: Workspace): Threshold
 
 export const checkCommand = defineCommand<CheckArgs, CheckCommandData>({
   command: 'check',
-  describe: 'Compare this tree\'s plan with a base and fail on push size, closure growth, savings, budget or lock drift',
+  describe: "Compare this tree's plan with a base and fail on push size, closure growth, savings, budget or lock drift",
   builder: (y) =>
     y
       .option('base', { type: 'string', requiresArg: true, describe: 'Git revision to compare with (reads its manifests, closures and lock through git)' })
       .option('base-lock', { type: 'string', requiresArg: true, describe: 'Lock file to compare with instead of a git revision' })
       .option('markdown', { type: 'boolean', describe: 'Print the Markdown summary (for a PR comment)' })
       .option('max-push-bytes', { type: 'string', requiresArg: true, describe: 'Fail when the push uploads more (bytes, or 100MiB, 1GB); default check.maxPushBytes' })
-      .option('max-closure-growth', { type: 'string', requiresArg: true, describe: 'Fail when an image\'s closure grows more (bytes, 50MiB or 10%); default check.maxClosureGrowth' })
+      .option('max-closure-growth', { type: 'string', requiresArg: true, describe: "Fail when an image's closure grows more (bytes, 50MiB or 10%); default check.maxClosureGrowth" })
       .option('min-savings-vs-auto-layer', { type: 'number', describe: 'Fail when registry storage is less than this many times smaller than per-image auto-layer' })
       .option('fail-on-budget-exceeded', { type: 'boolean', describe: 'Fail when an image has more layers than its budget (default true; --no-fail-on-budget-exceeded)' })
       .option('lock-check', { type: 'boolean', describe: 'Fail when planner.lock.json differs from what planner plan writes (default true; --no-lock-check)' }),

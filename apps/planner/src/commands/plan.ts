@@ -43,7 +43,6 @@ export interface PlanData {
   summary: PlanSummary;
 }
 
-
 function unlessUnparsable(error: unknown): undefined {
   if (isPlannerError(error) && error.code === 'E_LOCK_PARSE') return undefined;
   throw error;
@@ -56,7 +55,9 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
     y
       .option('max-layers', { type: 'number', describe: 'Layer budget for every image (overrides the config and manifests)' })
       .option('lock', { type: 'boolean', default: true, describe: `Start from ${LOCK_FILE} (--no-lock plans afresh, ignoring it)` })
-      .epilog(`planner.config.json sets maxLayers (default 100) and churnWeight (default ${DEFAULT_CHURN_WEIGHT}: storage vs what library bumps re-push; 0 for storage alone). See docs/plan.md.`) as Argv<PlanArgs & GlobalArgs>,
+      .epilog(
+        `planner.config.json sets maxLayers (default 100) and churnWeight (default ${DEFAULT_CHURN_WEIGHT}: storage vs what library bumps re-push; 0 for storage alone). See docs/plan.md.`,
+      ) as Argv<PlanArgs & GlobalArgs>,
   run: async (argv, ui) => {
     const maxLayers = wholeNumber(argv.maxLayers, '--max-layers', MAX_LAYERS);
     const ctx = await loadContext(argv, {

@@ -50,7 +50,7 @@ export function pushOptions<T>(y: Argv<T>): Argv<T & PushArgs> {
     .option('creds', { type: 'string', requiresArg: true, describe: 'USER:PASSWORD for the registry (else PLANNER_REGISTRY_USER/PASSWORD, auth.json, ~/.docker/config.json)' })
     .option('insecure', { type: 'boolean', describe: 'Allow plain HTTP to the registry (loopback addresses always are)' })
     .option('jobs', { type: 'number', describe: `Parallel blob uploads per registry (default ${DEFAULT_CONCURRENCY})` })
-    .option('shard', { type: 'string', requiresArg: true, describe: 'Push this runner\'s share i/n of layers and images; runners meet in <registry>/planner-cache' })
+    .option('shard', { type: 'string', requiresArg: true, describe: "Push this runner's share i/n of layers and images; runners meet in <registry>/planner-cache" })
     .option('shard-wait', { type: 'number', describe: 'Seconds to wait for layers other shards push (default 1800)' })
     .option('chunk-size', { type: 'number', describe: `Bytes per upload chunk; larger blobs are sent in chunks (default ${DEFAULT_CHUNK_SIZE})`, hidden: true }) as Argv<T & PushArgs>;
 }
@@ -80,7 +80,6 @@ export function pushInputsFromWorkspace(workspace: Workspace, layoutDir?: string
     insecureRegistries: workspace.config.insecureRegistries ?? [],
   };
 }
-
 
 /**
  * Pushes images of a layout: the whole of `planner push`, and what `planner build --push`
@@ -168,7 +167,9 @@ export const pushCommand = defineCommand<PushArgs & { out?: string }, PushData>(
   command: 'push',
   describe: 'Push the built images to their registries, sharing blobs between images',
   builder: (y) =>
-    pushOptions(y).option('out', { type: 'string', requiresArg: true, describe: 'OCI layout directory to push from (default: "out" in planner.config.json, else .planner/oci)' }) as Argv<PushArgs & { out?: string } & GlobalArgs>,
+    pushOptions(y).option('out', { type: 'string', requiresArg: true, describe: 'OCI layout directory to push from (default: "out" in planner.config.json, else .planner/oci)' }) as Argv<
+      PushArgs & { out?: string } & GlobalArgs
+    >,
   run: async (argv, ui) => {
     const cwd = path.resolve(argv.cwd ?? process.cwd());
     const out = argv.out === undefined ? undefined : path.resolve(cwd, argv.out);

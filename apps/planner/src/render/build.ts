@@ -6,9 +6,7 @@ import { renderPush } from './push.js';
 import type { Ui } from './ui.js';
 
 /** The builder's events, plus what a sharded build's command adds around it. */
-export type BuildViewEvent =
-  | BuildProgress
-  | { type: 'layer-published'; id: string; kind: string; digest: string; size: number; uploaded: boolean; cache: string };
+export type BuildViewEvent = BuildProgress | { type: 'layer-published'; id: string; kind: string; digest: string; size: number; uploaded: boolean; cache: string };
 
 export interface BuildProgressView {
   event: (event: BuildViewEvent) => void;
@@ -135,13 +133,7 @@ function sharingLine(s: BuildData['sharing']): string {
 }
 
 export function renderBuild(data: BuildData, ui: Ui): string {
-  const rows = data.images.map((i) => [
-    ui.c.bold(i.ref),
-    formatCount(i.layers.length),
-    formatCount(i.layers.filter((l) => !l.cached).length),
-    formatBytes(i.size),
-    short(i.manifestDigest),
-  ]);
+  const rows = data.images.map((i) => [ui.c.bold(i.ref), formatCount(i.layers.length), formatCount(i.layers.filter((l) => !l.cached).length), formatBytes(i.size), short(i.manifestDigest)]);
   const l = data.layers;
   // A shard also builds layers only other shards' images use: count those of its own images here.
   const builtHere = data.shard ? new Set(data.images.flatMap((i) => i.layers.filter((x) => !x.cached).map((x) => `${x.kind}:${x.digest}`))).size : l.built;

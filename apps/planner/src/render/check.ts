@@ -13,10 +13,7 @@ export function renderCheckText(data: CheckData, ui: Ui): string {
       `${formatCount(data.layers.unchanged)} unchanged (${formatBytes(data.layers.unchangedBytes)})`,
   );
   const sv = data.savings.vsAutoLayer;
-  out.push(
-    `registry storage ${formatLess(sv.head, 'per-image auto-layer')}` +
-      (sv.base !== null && sv.change !== null ? ` (base ${formatRatio(sv.base)}, change ${formatChange(sv.change)})` : ''),
-  );
+  out.push(`registry storage ${formatLess(sv.head, 'per-image auto-layer')}` + (sv.base !== null && sv.change !== null ? ` (base ${formatRatio(sv.base)}, change ${formatChange(sv.change)})` : ''));
   const changed = data.images.filter((i) => i.status !== 'unchanged');
   if (changed.length > 0) {
     out.push('');

@@ -40,12 +40,7 @@ export function renderPlan(data: PlanData, ui: Ui): string {
   out.push('');
   const rows = s.baselines
     .filter((b) => b.kind !== 'lower-bound')
-    .map((b) => [
-      b.label,
-      formatCount(b.layers),
-      formatBytes(b.registryBytes),
-      (b.ratio >= 1 ? ui.c.green : ui.c.red)(formatLess(b.ratio, b.label)),
-    ]);
+    .map((b) => [b.label, formatCount(b.layers), formatBytes(b.registryBytes), (b.ratio >= 1 ? ui.c.green : ui.c.red)(formatLess(b.ratio, b.label))]);
   rows.unshift([ui.c.bold('planner (joint)'), formatCount(s.layers), formatBytes(s.registryBytes), '']);
   // The lower bound (each path once) has no layer budget: its layer count means nothing here.
   if (lower) rows.push(['lower bound: each path once', '-', formatBytes(lower.registryBytes), `${formatRatio(1 / lower.ratio)} this`]);

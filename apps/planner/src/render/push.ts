@@ -86,14 +86,7 @@ function barProgress(ui: Ui): PushProgress {
 }
 
 export function renderPush(data: PushData, ui: Ui): string {
-  const rows = data.images.map((i) => [
-    ui.c.bold(i.target),
-    short(i.manifestDigest),
-    formatBytes(i.bytesUploaded),
-    formatBytes(i.bytesSkipped),
-    formatCount(i.blobsMounted),
-    i.manifest,
-  ]);
+  const rows = data.images.map((i) => [ui.c.bold(i.target), short(i.manifestDigest), formatBytes(i.bytesUploaded), formatBytes(i.bytesSkipped), formatCount(i.blobsMounted), i.manifest]);
   const t = data.totals;
   const lines = [
     table(['image', 'manifest', 'uploaded', 'skipped (present)', 'mounted', 'tag'], rows, ['left', 'left', 'right', 'right', 'right', 'left']),

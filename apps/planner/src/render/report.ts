@@ -43,13 +43,7 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
   if (hasPush) imageHeader.push('pull');
   const imageRows = data.images.map((i) => {
     const over = i.layers > i.storeBudget;
-    const row = [
-      i.ref,
-      formatBytes(i.closureBytes),
-      over ? ui.c.red(`${i.layers}/${i.storeBudget}`) : `${i.layers}/${i.storeBudget}`,
-      formatBytes(i.sharedBytes),
-      formatBytes(i.privateBytes),
-    ];
+    const row = [i.ref, formatBytes(i.closureBytes), over ? ui.c.red(`${i.layers}/${i.storeBudget}`) : `${i.layers}/${i.storeBudget}`, formatBytes(i.sharedBytes), formatBytes(i.privateBytes)];
     if (hasPush) row.push(i.pullBytes === null ? '-' : formatBytes(i.pullBytes));
     return row;
   });
@@ -70,7 +64,13 @@ export function renderReportTable(data: ReportData, ui: Ui): string {
   if (data.bumps.length > 0) {
     const [header, rows, align] = bumpTable(data);
     out.push('', ui.c.bold(BUMP_TITLE));
-    out.push(table(header, rows, align.map((a) => (a === 'r' ? 'right' : 'left'))));
+    out.push(
+      table(
+        header,
+        rows,
+        align.map((a) => (a === 'r' ? 'right' : 'left')),
+      ),
+    );
     out.push(ui.c.dim(BUMP_NOTE));
   }
   return out.join('\n');
