@@ -42,3 +42,4 @@ await build({
 chmodSync(path.join(app, 'dist/planner.js'), 0o755);
 mkdirSync(path.join(app, 'schemas'), { recursive: true });
 cpSync(path.join(root, 'packages/workspace/schemas'), path.join(app, 'schemas'), { recursive: true });
+cpSync(path.join(root, 'packages/layering/schemas'), path.join(app, 'schemas'), { recursive: true });

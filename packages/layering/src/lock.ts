@@ -3,7 +3,9 @@
  * layers that are still valid keep their exact path sets (and ids) and an update pushes
  * only what changed.
  */
+import { Ajv, type ErrorObject } from 'ajv';
 import { PlannerError } from '@planner/errors';
+import lockSchema from '../schemas/planner.lock.schema.json' with { type: 'json' };
 import { byteOrder, layerId } from './layer-id.js';
 import type { Plan, PlanImage, PlanLayer } from './types.js';
 
@@ -54,26 +56,21 @@ export function parseLock(text: string, file: string): Plan {
     }
     throw fail(why);
   }
-  const { maxLayers, storeDir } = raw;
-  if (typeof maxLayers !== 'number' || !Number.isInteger(maxLayers) || maxLayers < 1) throw fail('maxLayers must be a positive integer');
-  if (typeof storeDir !== 'string' || !storeDir.startsWith('/')) throw fail('storeDir must be an absolute path');
-  if (!Array.isArray(raw.layers)) throw fail('layers must be an array');
-  if (!Array.isArray(raw.images)) throw fail('images must be an array');
+  // The shape, by the published schema (schemas/planner.lock.schema.json); then what a
+  // schema cannot say: paths in the store, sorted, ids matching paths, images consistent.
+  if (!validateShape(raw)) throw fail(`not a valid lock: ${shapeErrors(validateShape.errors)}`);
+  const lock = raw as unknown as LockFile;
+  const { maxLayers, storeDir } = lock;
   const layers: PlanLayer[] = [];
   const ids = new Set<string>();
-  for (const [index, value] of raw.layers.entries()) {
+  for (const [index, { id, narSize, paths, images }] of lock.layers.entries()) {
     const where = `layers[${index}]`;
-    if (!isObject(value)) throw fail(`${where} must be an object`);
-    const { id, narSize, paths, images } = value;
-    if (typeof id !== 'string' || !/^[0-9a-f]{32}$/.test(id)) throw fail(`${where}.id must be 32 lowercase hex characters`);
-    if (typeof narSize !== 'number' || !Number.isSafeInteger(narSize) || narSize < 0) throw fail(`${where}.narSize must be a non-negative integer`);
-    if (!isStringArray(paths) || paths.length === 0) throw fail(`${where}.paths must be a non-empty array of store paths`);
+    if (!Number.isSafeInteger(narSize)) throw fail(`${where}.narSize is too large to be exact`);
     for (const [k, path] of paths.entries()) {
       if (!path.startsWith(`${storeDir}/`) || path.length <= storeDir.length + 1) throw fail(`${where}.paths[${k}] ${JSON.stringify(path)} is not in ${storeDir}`);
       if (k > 0 && !(paths[k - 1]! < path)) throw fail(`${where}.paths must be sorted and unique`);
     }
     if (layerId(paths) !== id) throw fail(`${where}: id ${id} does not match its paths (edited by hand?)`);
-    if (!isStringArray(images)) throw fail(`${where}.images must be an array of image names`);
     if (ids.has(id)) throw fail(`layer ${id} is listed twice`);
     ids.add(id);
     layers.push({ id, paths: [...paths], narSize, images: [...images] });
@@ -81,14 +78,9 @@ export function parseLock(text: string, file: string): Plan {
   const planImages: PlanImage[] = [];
   const users = new Map<string, string[]>();
   const names = new Set<string>();
-  for (const [index, value] of raw.images.entries()) {
-    const where = `images[${index}]`;
-    if (!isObject(value)) throw fail(`${where} must be an object`);
-    const { name, layers: list } = value;
-    if (typeof name !== 'string' || name === '') throw fail(`${where}.name must be a non-empty string`);
+  for (const { name, layers: list } of lock.images) {
     if (names.has(name)) throw fail(`image ${name} is listed twice`);
     names.add(name);
-    if (!isStringArray(list)) throw fail(`${where}.layers must be an array of layer ids`);
     for (const id of list) {
       if (!ids.has(id)) throw fail(`${name} uses layer ${id}, which the lock does not define`);
       (users.get(id) ?? users.set(id, []).get(id)!).push(name);
@@ -107,6 +99,27 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+/** The file as the schema describes it. */
+interface LockFile {
+  lockVersion: number;
+  maxLayers: number;
+  storeDir: string;
+  layers: { id: string; narSize: number; images: string[]; paths: string[] }[];
+  images: { name: string; layers: string[] }[];
+}
+
+const validateShape = new Ajv({ allErrors: false, strict: true }).compile(lockSchema);
+
+/** "layers[3].narSize must be integer", from ajv's first error. */
+function shapeErrors(errors: ErrorObject[] | null | undefined): string {
+  const first = errors?.[0];
+  if (!first) return 'unknown error';
+  const where = first.instancePath
+    .split('/')
+    .filter(Boolean)
+    .map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`))
+    .join('')
+    .replace(/^\./, '');
+  const extra = first.keyword === 'additionalProperties' ? ` "${String((first.params as { additionalProperty: string }).additionalProperty)}"` : '';
+  return `${where || 'the top level'} ${first.message ?? 'is invalid'}${extra}`;
 }

@@ -390,6 +390,9 @@ describe('lock file', () => {
     ['a hand-edited path', (t: string) => t.replace(/-p0"/, '-p9"'), 'does not match its paths'],
     ['an unknown layer', (t: string) => t.replace(/("layers": \[\n\s+")[0-9a-f]{32}/, '$1' + '0'.repeat(32)), 'does not define'],
     ['a non-object', () => '[]', 'expected a JSON object'],
+    ['an unknown field', (t: string) => t.replace('"maxLayers"', '"extra": 1,\n  "maxLayers"'), 'not a valid lock: the top level must NOT have additional properties "extra"'],
+    ['a negative size', (t: string) => t.replace(/"narSize": \d+/, '"narSize": -5'), 'not a valid lock: layers[0].narSize must be >= 0'],
+    ['a layer without paths', (t: string) => t.replace(/"paths": \[[^\]]*\]/, '"paths": []'), 'not a valid lock: layers[0].paths must NOT have fewer than 1 items'],
   ])('rejects %s with E_LOCK_PARSE naming the file', (_, edit, why) => {
     const error = parseError(edit(sample()));
     expect(error.code).toBe('E_LOCK_PARSE');
