@@ -125,7 +125,7 @@ export function thresholdsFrom(argv: CheckArgs, workspace: Workspace): Threshold
 
 export const checkCommand = defineCommand<CheckArgs, CheckCommandData>({
   command: 'check',
-  describe: "Compare this tree's plan with a base and fail on push size, closure growth, savings, budget or lock drift",
+  describe: 'Compare with a base; fail on push size, closure growth, savings, budget or lock drift',
   builder: (y) =>
     y
       .option('base', { type: 'string', requiresArg: true, describe: 'Git revision to compare with (reads its manifests, closures and lock through git)' })

@@ -12,7 +12,7 @@ interface ExplainArgs {
 
 export const explainCommand = defineCommand<ExplainArgs, ExplainData>({
   command: 'explain <target>',
-  describe: "Why a store path is in an image (its layer, images, chain of references), or an image's layers",
+  describe: "Why a store path is in an image (its layer and reference chain), or an image's layers",
   builder: (y) =>
     y.positional('target', {
       type: 'string',

@@ -25,7 +25,7 @@ export interface ReportCommandData {
 
 export const reportCommand = defineCommand<ReportArgs, ReportCommandData>({
   command: 'report',
-  describe: 'Savings against single-layer, per-image popularity and auto-layer images and the lower bound, and what library bumps re-push',
+  describe: "Savings vs nixpkgs' per-image layering and the lower bound; what library bumps re-push",
   builder: (y) =>
     y
       .option('base', { type: 'string', requiresArg: true, describe: 'Git revision to measure the update push and pulls against' })
