@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { isPlannerError, PlannerError } from '@planner/errors';
-import { blame, queryClosure, realise, type Installable, type NixOptions } from './nix.js';
+import { PlannerError } from '@planner/errors';
+import { blame, nixStderr, queryClosure, realise, type Installable, type NixOptions } from './nix.js';
 import { parseClosure, reachable } from './parse.js';
 import { isStorePath } from './storepath.js';
 import type { Closure } from './types.js';
@@ -100,7 +100,7 @@ export async function loadClosures(sources: readonly ClosureSource[], options: L
     }
     const all = await queryClosure(rootsOf.flat(), options).catch((error: unknown) => {
       // A store path in "contents" that is not in the store: name the manifests giving it.
-      const text = isPlannerError(error) ? String((error.details as { stderr?: string } | undefined)?.stderr ?? error.message) : '';
+      const text = nixStderr(error);
       throw blame(error, ...installables.filter((_, k) => outputs[k]!.some((p) => text.includes(`'${p}'`))));
     });
     for (const [i, source] of fromNix.entries()) {

@@ -151,7 +151,7 @@ export async function realise(installables: readonly Installable[], options: Nix
     ({ stdout } = await runNix(['build', '--impure', '--no-link', '--json', '--expr', expr, ...toBuild.map((_, i) => `i${i}`)], options));
   } catch (error) {
     // A failed build names derivations: the manifests whose installables they are.
-    const text = isPlannerError(error) ? String((error.details as { stderr?: string } | undefined)?.stderr ?? error.message) : '';
+    const text = nixStderr(error);
     const culprits = toBuild.filter((_, i) => drvs[`i${i}`] !== undefined && text.includes(drvs[`i${i}`]!)).map((b) => installables[b.index]!);
     throw culprits.length > 0 ? blame(error, ...culprits) : error;
   }
@@ -177,6 +177,11 @@ function nixJson(stdout: string, what: string): unknown {
       cause: error,
     });
   }
+}
+
+/** What a failed nix run printed (its E_NIX details), to find the paths it names; '' for other errors. */
+export function nixStderr(error: unknown): string {
+  return isPlannerError(error) ? String((error.details as { stderr?: string } | undefined)?.stderr ?? error.message) : '';
 }
 
 /**

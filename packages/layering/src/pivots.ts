@@ -102,32 +102,26 @@ export function choosePivots(graph: SharedGraph, roots: Uint32Array, grouping: G
   }
 
   // Each candidate's dependents, as one flat list (CSR) read from those bitsets.
-  const offsets = new Int32Array(pool.length + 1);
-  for (let id = 0; id < n; id++) {
-    if (parts[id]! < 0) continue;
-    for (let w = 0; w < cw; w++) {
-      let word = below[id * cw + w]!;
-      while (word !== 0) {
-        const low = word & -word;
-        offsets[w * 32 + (31 - Math.clz32(low)) + 1]!++;
-        word ^= low;
+  /** Calls visit(candidate, id) for every candidate path `id` depends on (its `below` bits). */
+  const eachPair = (visit: (candidate: number, id: number) => void): void => {
+    for (let id = 0; id < n; id++) {
+      if (parts[id]! < 0) continue;
+      for (let w = 0; w < cw; w++) {
+        let word = below[id * cw + w]!;
+        while (word !== 0) {
+          const low = word & -word;
+          visit(w * 32 + (31 - Math.clz32(low)), id);
+          word ^= low;
+        }
       }
     }
-  }
+  };
+  const offsets = new Int32Array(pool.length + 1);
+  eachPair((c) => offsets[c + 1]!++);
   for (let c = 0; c < pool.length; c++) offsets[c + 1]! += offsets[c]!;
   const members = new Int32Array(offsets[pool.length]!);
   const cursor = offsets.slice(0, pool.length);
-  for (let id = 0; id < n; id++) {
-    if (parts[id]! < 0) continue;
-    for (let w = 0; w < cw; w++) {
-      let word = below[id * cw + w]!;
-      while (word !== 0) {
-        const low = word & -word;
-        members[cursor[w * 32 + (31 - Math.clz32(low))]!++] = id;
-        word ^= low;
-      }
-    }
-  }
+  eachPair((c, id) => (members[cursor[c]!++] = id));
 
   // Per part: bytes depending on the candidate being scored (reset through `touched`).
   const dep = new Float64Array(n);

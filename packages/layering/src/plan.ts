@@ -219,7 +219,7 @@ export function rootSets(graph: SharedGraph, budgets?: ArrayLike<number>): Uint3
   const { words } = graph;
   const rows = new Uint32Array(graph.paths.length * words);
   for (const image of graph.images) {
-    if (budgets !== undefined && budgets[image.index]! <= MIN_BUDGET_FOR_OWN_LAYERS - 1) continue;
+    if (budgets !== undefined && budgets[image.index]! < MIN_BUDGET_FOR_OWN_LAYERS) continue;
     for (const root of image.roots) rows[root * words + (image.index >>> 5)]! |= 1 << (image.index & 31);
   }
   return rows;

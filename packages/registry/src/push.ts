@@ -134,10 +134,14 @@ export async function pushImages(options: PushOptions): Promise<PushResult> {
   for (const registry of registries) {
     // Repositories pushed with different logins cannot mount each other's blobs: push each
     // login's share apart, through its own session.
-    const inRegistry = options.targets.filter((t) => t.registry === registry);
-    const logins = [...new Set(inRegistry.map((t) => pool.identity(registry, t.repository)))].sort();
-    for (const login of logins) {
-      const targets = inRegistry.filter((t) => pool.identity(registry, t.repository) === login).sort((a, b) => (a.reference < b.reference ? -1 : 1));
+    const byLogin = new Map<string, ImageTarget[]>();
+    for (const t of options.targets) {
+      if (t.registry !== registry) continue;
+      const login = pool.identity(registry, t.repository);
+      byLogin.set(login, [...(byLogin.get(login) ?? []), t]);
+    }
+    for (const login of [...byLogin.keys()].sort()) {
+      const targets = byLogin.get(login)!.sort((a, b) => (a.reference < b.reference ? -1 : 1));
       const part = await pushToRegistry(
         options,
         pool,

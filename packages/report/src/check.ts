@@ -160,6 +160,9 @@ export function buildCheck(input: CheckInput): CheckData {
   };
 }
 
+/** How a lock written with another budget is told (and recognised for its hint). */
+const BUDGET_DIFFERENCE = 'it was planned with maxLayers';
+
 function lockStatus(input: CheckInput): LockStatus {
   const { lock, plan, thresholds } = input;
   const same = { file: lock.file, imagesChanged: [], layersOnlyInLock: 0, layersOnlyInPlan: 0, differences: [] };
@@ -175,7 +178,7 @@ function lockStatus(input: CheckInput): LockStatus {
   // What differs besides the layout (which images use which layers).
   const differences: string[] = [];
   if (locked.maxLayers !== plan.maxLayers) {
-    differences.push(`it was planned with maxLayers ${locked.maxLayers}, this tree's config and manifests give ${plan.maxLayers}`);
+    differences.push(`${BUDGET_DIFFERENCE} ${locked.maxLayers}, this tree's config and manifests give ${plan.maxLayers}`);
   }
   if (locked.storeDir !== plan.storeDir) differences.push(`it is for the store ${locked.storeDir}, this tree's is ${plan.storeDir}`);
   let edited = 0;
@@ -224,7 +227,7 @@ function lockCheck(lock: LockStatus, thresholds: Thresholds): CheckOutcome {
           : []),
         ...lock.differences,
       ];
-      const budget = lock.differences.some((d) => d.startsWith('it was planned with maxLayers'));
+      const budget = lock.differences.some((d) => d.startsWith(BUDGET_DIFFERENCE));
       return {
         ...base,
         status: 'fail',

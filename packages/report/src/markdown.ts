@@ -31,12 +31,13 @@ export function reportMarkdown(data: ReportData, options: MarkdownOptions = {}):
   const auto = data.savings.find((s) => s.baseline === 'auto-layer')!;
   const lower = data.savings.find((s) => s.baseline === 'lower-bound')!;
   const hasPush = planner.pushBytes !== null;
+  const vsAuto = formatLess(auto.registry.ratio);
   const out: string[] = [];
   out.push('### planner report');
   out.push('');
   out.push(
     `**${formatBytes(planner.registryBytes)}** in the registry for ${plural(data.totals.images, 'image')}: ` +
-      `**${formatLess(auto.registry.ratio)}** ${formatLess(auto.registry.ratio) === 'the same' ? 'as' : 'than'} per-image auto-layer (buildLayeredImage), ` +
+      `**${vsAuto}** ${vsAuto === 'the same' ? 'as' : 'than'} per-image auto-layer (buildLayeredImage), ` +
       `${formatPercent(lower.registry.ratio === null ? null : 1 / lower.registry.ratio - 1)} above the lower bound.`,
   );
   if (data.base) out.push('', `Push and pull measured against ${data.base.ref ? code(data.base.ref) : code(data.base.lockFile ?? 'base lock')}.`);

@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { choicesHint, PlannerError } from '@planner/errors';
 import { LOCK_FILE, plan as planLayers, type Plan } from '@planner/layering';
 import { buildImages, compressorInfo, type BuildSummary, type Compression, type ExchangeSummary, type LayerExchange, type RemoteLayer } from '@planner/oci';
-import { cacheLocation, DEFAULT_CONCURRENCY, openLayerCache, parseShard, recordMismatch, resolveTargets, shardOf, type LayerRecord as RegistryRecord, type ShardSpec } from '@planner/registry';
+import { cacheLocation, DEFAULT_CONCURRENCY, openLayerCache, parseShard, recordMismatch, shardOf, type LayerRecord as RegistryRecord, type ShardSpec } from '@planner/registry';
 import { defineCommand, type GlobalArgs } from '../command.js';
 import { CHUNK, JOBS, MAX_LAYERS, SHARD_WAIT, nonNegative, wholeNumber } from '../flags.js';
 import { churnOf, loadContext } from '../context.js';
@@ -12,7 +12,7 @@ import { readLockFile } from '../lock.js';
 import { createBuildProgress, renderBuild, type BuildProgressView } from '../render/build.js';
 import { createPushProgress } from '../render/push.js';
 import type { Ui } from '../render/ui.js';
-import { openPushSessions, pushInputsFromWorkspace, pushOptions, runPush, type PushArgs, type PushData, type PushInputs } from './push.js';
+import { openPushSessions, pushInputsFromWorkspace, pushOptions, pushTargets, runPush, type PushArgs, type PushData, type PushInputs } from './push.js';
 
 export interface BuildArgs extends PushArgs {
   images?: string[];
@@ -74,11 +74,7 @@ async function shardedBuild(args: {
 }): Promise<{ summary: BuildSummary; push: PushData; shard: ShardData }> {
   const { argv, ui, shard, plan, inputs } = args;
   const shardWait = nonNegative(argv.shardWait, '--shard-wait', SHARD_WAIT) ?? DEFAULT_SHARD_WAIT_SECONDS;
-  const targets = resolveTargets(inputs.requests, {
-    ...(argv.registry !== undefined ? { cliRegistry: argv.registry } : {}),
-    ...(inputs.configRegistry !== undefined ? { configRegistry: inputs.configRegistry } : {}),
-    ...(inputs.configFile !== undefined ? { configOrigin: inputs.configFile } : {}),
-  });
+  const targets = pushTargets(inputs, argv.registry);
   const registry = argv.registry ?? inputs.configRegistry ?? targets[0]?.registry;
   if (registry === undefined) throw new PlannerError('E_USAGE', 'nothing to push: no registry given', { hint: 'pass --registry HOST[:PORT], or set "registry" in planner.config.json' });
   const location = cacheLocation(registry);
@@ -225,11 +221,7 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
     if (argv.push) {
       // What a push needs and is known now fails now, not after the whole build.
       const inputs = pushInputsFromWorkspace(workspace);
-      resolveTargets(select.length > 0 ? inputs.requests.filter((r) => select.includes(r.ref)) : inputs.requests, {
-        ...(argv.registry !== undefined ? { cliRegistry: argv.registry } : {}),
-        ...(inputs.configRegistry !== undefined ? { configRegistry: inputs.configRegistry } : {}),
-        ...(inputs.configFile !== undefined ? { configOrigin: inputs.configFile } : {}),
-      });
+      pushTargets(inputs, argv.registry, select.length > 0 ? inputs.requests.filter((r) => select.includes(r.ref)) : inputs.requests);
       wholeNumber(argv.jobs, '--jobs', JOBS);
     }
     const previous = (await readLockFile(path.join(workspace.root, LOCK_FILE)))?.plan;

@@ -81,6 +81,15 @@ export function pushInputsFromWorkspace(workspace: Workspace, layoutDir?: string
   };
 }
 
+/** Where each requested image goes: --registry, else the config's registry, else its manifest's repository. */
+export function pushTargets(inputs: PushInputs, cliRegistry: string | undefined, requests = inputs.requests): ImageTarget[] {
+  return resolveTargets(requests, {
+    ...(cliRegistry !== undefined ? { cliRegistry } : {}),
+    ...(inputs.configRegistry !== undefined ? { configRegistry: inputs.configRegistry } : {}),
+    ...(inputs.configFile !== undefined ? { configOrigin: inputs.configFile } : {}),
+  });
+}
+
 /**
  * Pushes images of a layout: the whole of `planner push`, and what `planner build --push`
  * calls after building (with the workspace it loaded and the layout it wrote).
@@ -120,11 +129,7 @@ export async function runPush(inputs: PushInputs, args: PushArgs, ui: Ui, extras
       details: { missing },
     });
   }
-  const targets: ImageTarget[] = resolveTargets(inputs.requests, {
-    ...(args.registry !== undefined ? { cliRegistry: args.registry } : {}),
-    ...(inputs.configRegistry !== undefined ? { configRegistry: inputs.configRegistry } : {}),
-    ...(inputs.configFile !== undefined ? { configOrigin: inputs.configFile } : {}),
-  });
+  const targets: ImageTarget[] = pushTargets(inputs, args.registry);
   const progress = createPushProgress(ui);
   const onEvent = (event: PushEvent): void => progress.event(event);
   const connect = {
