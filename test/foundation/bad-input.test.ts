@@ -155,6 +155,8 @@ const cases: Case[] = [
   {
     name: 'a "nix" that prints something other than JSON',
     files: { ...manifest({ contents: ['./default.nix#app'], closure: undefined }), 'services/app/default.nix': '{ app = 1; }' },
+    // A stand-in: the real nix never prints non-JSON for --json, so a broken or wrapped nix
+    // (PLANNER_NIX pointing at the wrong program) is played by echo.
     env: { PLANNER_NIX: '/bin/echo' },
     code: 'E_NIX',
     mentions: ['nix eval printed output that is not JSON', 'PLANNER_NIX'],
@@ -215,7 +217,8 @@ describe('bad input: exit 2, a stable code, the culprit named, nothing written',
       [['ls', '--max-layers', '5'], 'unknown option: --max-layers', 'run planner <command> --help'],
       [['check', '--bse', 'main'], 'unknown option: --bse', 'did you mean --base?'],
       [['pln'], 'unknown command: pln', 'did you mean planner plan?'],
-      [['plan', 'extra'], 'unknown command or argument: extra', 'planner --help lists the commands'],
+      [['plan', 'extra'], 'unexpected argument for planner plan: extra', 'planner plan --help says what it takes'],
+      [['explain', 'a', 'b'], 'unexpected argument for planner explain: b', 'planner explain --help says what it takes'],
       [['build', '--all', '--out'], '--out needs a value', 'planner <command> --help says what --out takes'],
       [['ls', '-C'], '-C needs a value', 'planner <command> --help says what -C takes'],
     ];
@@ -225,6 +228,16 @@ describe('bad input: exit 2, a stable code, the culprit named, nothing written',
       expect(result.stderr).toContain(`[E_USAGE] ${message}\n`);
       expect(result.stderr).toContain(`hint: ${hint}`);
     }
+  });
+
+  it('an option given twice takes the last value', () => {
+    const dir = workspace({});
+    const twice = planner(['plan', '--max-layers', '50', '--max-layers', 'abc'], { cwd: dir });
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain('[E_USAGE] --max-layers must be a positive whole number, got "abc"');
+    const ok = planner(['plan', '--max-layers', 'abc', '--max-layers', '50', '--json', '--no-lock'], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).maxLayers).toBe(50);
   });
 
   it('a bad number is quoted as typed, with an example', () => {

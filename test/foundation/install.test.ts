@@ -19,3 +19,14 @@ it('pnpm pack + npm install -g gives a planner binary', () => {
   const out = execFileSync(bin, ['ls', '--json', '-C', path.join(sharedData, 'debian-120')], { encoding: 'utf8', maxBuffer: 64 << 20 });
   expect(JSON.parse(out).totals).toMatchObject({ images: 120, uniquePaths: 1463, uniqueBytes: 4_589_608_960, closureBytes: 24_178_763_776 });
 });
+
+it('pnpm planner <args> runs the CLI from source in the directory it is called from', () => {
+  const out = execFileSync('bash', [path.join(repoRoot, 'scripts/pnpm.sh'), '-s', 'planner', 'ls', '--json'], {
+    cwd: path.join(repoRoot, 'examples/x/services'),
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+    maxBuffer: 64 << 20,
+  });
+  // Found examples/x/planner.config.json by walking up from examples/x/services.
+  expect(JSON.parse(out).images.map((i: { ref: string }) => i.ref)).toContain('quotes:latest');
+});

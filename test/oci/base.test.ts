@@ -47,7 +47,9 @@ describe('fromImage', () => {
   for (const kind of ['docker-archive', 'oci-archive'] as const) {
     it(`puts a ${kind} base image's layers first and merges its config`, () => {
       const ws = tempDir('planner-oci-child-');
-      write(path.join(ws, 'planner.config.json'), { maxLayers: 6 });
+      // Three base layers + one customisation layer leave one store layer of five for the
+      // two paths of tools' closure: six layers if the base did not count.
+      write(path.join(ws, 'planner.config.json'), { maxLayers: 5 });
       const from = kind === 'docker-archive' ? dockerArchive : ociArchive;
       write(path.join(ws, 'services/child/image.json'), {
         name: 'child',
@@ -64,7 +66,9 @@ describe('fromImage', () => {
       expect(child.layers.slice(0, n).map((l: any) => l.diffID)).toEqual(base.layers.map((l: any) => l.diffID));
       // Compressed base layers are kept byte for byte; uncompressed ones get our (same) gzip.
       expect(child.layers.slice(0, n).map((l: any) => l.digest)).toEqual(base.layers.map((l: any) => l.digest));
-      expect(child.layers.length).toBeLessThanOrEqual(6);
+      expect(n).toBe(3);
+      expect(closureOf([f.tools])).toHaveLength(2);
+      expect(child.layers.length).toBeLessThanOrEqual(5);
       const config = JSON.parse(sh('skopeo', ['inspect', '--config', `oci:${ws}/.planner/oci:child:1`]));
       expect(config.config).toMatchObject({
         Env: ['LANG=C', 'PATH=/bin', 'B=2'],
@@ -81,6 +85,17 @@ describe('fromImage', () => {
       expect(readFileSync(path.join(bundle, 'rootfs/etc/ssl/certs/ca-bundle.crt'), 'utf8')).toContain('CERTIFICATE');
     });
   }
+
+  it('refuses a budget the base image leaves no store layer in (E_BUDGET), writing nothing', () => {
+    const ws = tempDir('planner-oci-nobudget-');
+    write(path.join(ws, 'planner.config.json'), { maxLayers: 4 });
+    write(path.join(ws, 'services/child/image.json'), { name: 'child', tag: '1', contents: [f.tools], fromImage: path.relative(path.join(ws, 'services/child'), dockerArchive) });
+    const r = planner(['build', '--all', '--json'], { cwd: ws });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('[E_BUDGET]');
+    expect(r.stderr).toContain('child:1');
+    expect(readdirSync(ws).sort()).toEqual(['planner.config.json', 'services']);
+  });
 
   it('rejects a file that is not an image', async () => {
     const ws = tempDir('planner-oci-badbase-');

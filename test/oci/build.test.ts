@@ -222,6 +222,12 @@ describe('planner build --all', () => {
     const unknown = planner(['build', 'nope', '--json'], { cwd: ws });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('E_UNKNOWN_IMAGE');
+    // A typed name is compared with names, a typed name:tag with name:tags.
+    const typo = planner(['build', 'sever'], { cwd: ws });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('[E_UNKNOWN_IMAGE] no image sever in the workspace');
+    expect(typo.stderr).toContain('did you mean server?');
+    expect(planner(['build', 'sever:1.0'], { cwd: ws }).stderr).toContain('did you mean server:1.0?');
     // --push with nowhere to push: refused before any layer is built.
     const nowhere = planner(['build', '--all', '--push', '--out', path.join(ws, 'push-out')], { cwd: ws });
     expect(nowhere.code).toBe(2);
@@ -231,7 +237,9 @@ describe('planner build --all', () => {
 
   it('writes plain tars with --compression none', () => {
     const out = tempDir('planner-oci-none-');
-    const plain = json(planner(['build', '--all', '--json', '--compression', 'none', '--out', out, '--cache-dir', path.join(out, '..', 'none-cache')], { cwd: ws }));
+    // The workspace's cache already holds these layers gzipped: they must not be reused.
+    const plain = json(planner(['build', '--all', '--json', '--compression', 'none', '--out', out], { cwd: ws }));
+    expect(plain.layers.reused).toBe(0);
     for (const image of plain.images) {
       for (const l of image.layers) {
         expect(l.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');

@@ -18,6 +18,8 @@ interface PlanJson extends Plan {
     registryBytes: number;
     uniqueBytes: number;
     maxImageLayers: number;
+    minBudget: number;
+    maxBudget: number;
     imagesAtBudget: number;
     churnWeight: number;
     baselines: { kind: string; label: string; registryBytes: number; ratio: number }[];
@@ -122,6 +124,19 @@ describe('planner plan on debian-120', () => {
       if (image.name !== 'svc009-nginx-light:latest') expect(now.layers).toEqual(image.layers);
       else expect(now.layers.at(-1)).toBe(layer.id);
     }
+  });
+
+  it("names the range of the images' budgets when they differ", () => {
+    const ws = path.join(tempDir('planner-plan-budgets-'), 'ws');
+    cpSync(path.join(sharedData, 'debian-120'), ws, { recursive: true });
+    const manifest = path.join(ws, 'services/svc000-python3-flask/image.json');
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), maxLayers: 20 }));
+    const data = json<PlanJson>(planner(['plan', '-C', ws, '--json', '--no-lock']));
+    expect([data.summary.minBudget, data.summary.maxBudget]).toEqual([19, 99]);
+    expect(data.images.find((i) => i.name === 'svc000-python3-flask:latest')!.layers.length).toBeLessThanOrEqual(19);
+    const text = planner(['plan', '-C', ws, '--no-lock']);
+    expect(text.stdout).toContain('(store-layer budget 19-99, maxLayers 100, churnWeight 0.02)');
+    expect(planner(['plan', '-C', ws, '--no-lock', '--max-layers', '20']).stdout).toContain('(store-layer budget 19, maxLayers 20, churnWeight 0.02)');
   });
 
   it('honours --max-layers for every image', () => {

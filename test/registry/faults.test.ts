@@ -116,20 +116,22 @@ describe('faults', () => {
   it('survives the registry stopping and restarting mid-push', async () => {
     registry = await startRegistry(path.join(work, 'r-restart'));
     const reg = registry;
-    proxy = await startProxy({ upstream: reg.host, bytesPerSecond: 6 * MiB });
+    const px = (proxy = await startProxy({ upstream: reg.host, bytesPerSecond: 6 * MiB }));
     let restarted: Promise<void> | undefined;
     const run = await plannerLive(['push', '--out', layout.dir, '--registry', `${proxy.host}/team`, '--chunk-size', String(2 * MiB), '--json'], (line) => {
       if (!restarted && line.startsWith('uploaded ')) {
         restarted = (async () => {
           await reg.stop();
-          await new Promise((r) => setTimeout(r, 1000));
+          // Down until the pusher has found it down twice (no fixed delay), then up again.
+          const before = px.upstreamErrors();
+          while (px.upstreamErrors() < before + 2) await new Promise((r) => setTimeout(r, 20));
           await reg.start();
         })();
       }
     });
     await restarted;
     expect(restarted).toBeDefined();
-    // The retries (about 15 s of backoff) span the one-second outage: the push itself completes.
+    // The retries (about 15 s of backoff) span the outage: the push itself completes.
     expect(run.code, run.stderr).toBe(0);
     expect(json(run).totals.retries).toBeGreaterThan(0);
     const again = await plannerAsync(['push', '--out', layout.dir, '--registry', `${reg.host}/team`, '--json']);

@@ -5,9 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, planner, tempDir } from '../helpers/cli.js';
+import { json, planner, plannerAsync, tempDir } from '../helpers/cli.js';
 import { monorepoImages, writeLayout, type WrittenLayout } from './helpers/layout.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { copyBack, inspect, remoteDigest, writeWorkspace } from './helpers/verify.js';
@@ -134,6 +135,27 @@ describe('planner push', () => {
     for (const image of data.images) expect(await remoteDigest(image.target)).toBe(image.manifestDigest);
     // derived shares base's layer: mounted, not sent twice.
     expect(data.totals.blobsMounted).toBe(1);
+  });
+
+  it('refuses a plain-HTTP registry on a non-loopback address without --insecure, at once', async () => {
+    // A real docker-registry on this machine's first non-loopback IPv4 address (CI machines have one).
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    expect(address, 'no non-loopback IPv4 address on this machine').toBeDefined();
+    const remote = await startRegistry(path.join(work, 'plain-remote'), { kind: 'none' }, undefined, address);
+    try {
+      const refused = await plannerAsync(['push', '--out', layout.dir, '--registry', `${remote.host}/plain`, '--verbose']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`[E_REGISTRY_INSECURE] registry ${remote.host} speaks plain HTTP, not HTTPS`);
+      expect(refused.stderr).toContain('hint: pass --insecure');
+      expect(refused.stderr).not.toContain('retry');
+      const allowed = await plannerAsync(['push', '--out', layout.dir, '--registry', `${remote.host}/plain`, '--insecure', '--json']);
+      expect(allowed.code, allowed.stderr).toBe(0);
+      expect(json(allowed).images[0].manifestDigest).toBe(layout.images[0]!.manifestDigest);
+    } finally {
+      await remote.stop();
+    }
   });
 
   it('refuses what it cannot push, with a code and a hint and no traffic', () => {

@@ -1,3 +1,5 @@
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json, planner, tempDir } from '../helpers/cli.js';
 import { pathOf, repoWithBase, smallWorkspace } from './fixtures.js';
@@ -78,6 +80,15 @@ describe('planner explain', () => {
     expect(typo.stderr).toContain('hint: did you mean a:latest? (planner ls lists them)');
     const other = planner(['explain', 'web:1.0'], { cwd: dir });
     expect(other.stderr).toContain('hint: one of: a:latest, b:latest, c:latest');
+    // A name two images share (a:latest, a:old) names neither.
+    cpSync(path.join(dir, 'services/a'), path.join(dir, 'services/a-old'), { recursive: true });
+    const manifest = path.join(dir, 'services/a-old/image.json');
+    writeFileSync(manifest, JSON.stringify({ ...JSON.parse(readFileSync(manifest, 'utf8')), tag: 'old' }));
+    const shared = planner(['explain', 'a'], { cwd: dir });
+    expect(shared.code).toBe(2);
+    expect(shared.stderr).toContain('[E_UNKNOWN_IMAGE] a names several images: a:latest, a:old');
+    expect(shared.stderr).toContain('hint: name one of them by name:tag');
+    expect(json<ExplainImage>(planner(['explain', 'a:old', '--json'], { cwd: dir })).ref).toBe('a:old');
     const missing = planner(['explain', '/nix/store/00000000000000000000000000000000-perl'], { cwd: dir });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("is in no image's closure");

@@ -17,6 +17,8 @@ export function buildParser(args: string[]) {
     .option('verbose', { type: 'boolean', describe: 'Show stack traces and more detail', global: true })
     .option('color', { type: 'boolean', describe: 'Force colour on or off (NO_COLOR is honoured)', global: true })
     .strict()
+    // An option given twice takes the last value (as most CLIs do), not an array of both.
+    .parserConfiguration({ 'duplicate-arguments-array': false })
     .demandCommand(1, 'Choose a command (planner --help lists them).')
     .recommendCommands()
     .version(VERSION)
@@ -55,10 +57,14 @@ export function usageError(message: string, known: readonly string[], args: read
   // A word typed without dashes is a command or argument no command takes.
   const words = names.filter((n) => args.includes(n));
   if (words.length > 0) {
-    const command = closestMatch(
-      words[0]!,
-      commands.map((c) => String(c.command).split(' ')[0]!),
-    );
+    const commandNames = commands.map((c) => String(c.command).split(' ')[0]!);
+    const given = args.find((a) => commandNames.includes(a));
+    if (given !== undefined && !words.includes(given)) {
+      return new PlannerError('E_USAGE', `unexpected ${words.length === 1 ? 'argument' : 'arguments'} for planner ${given}: ${words.join(' ')}`, {
+        hint: `planner ${given} --help says what it takes`,
+      });
+    }
+    const command = closestMatch(words[0]!, commandNames);
     return new PlannerError('E_USAGE', `unknown command or argument: ${words.join(' ')}`, {
       hint: command ? `did you mean planner ${command}? (planner --help lists the commands)` : 'planner --help lists the commands',
     });

@@ -112,6 +112,9 @@ describe('parseClosure rejects bad input with stable codes', () => {
     ['no narHash', entry({ narHash: undefined }), 'E_CLOSURE_SHAPE'],
     ['a number', 42, 'E_CLOSURE_SHAPE'],
     ['an entry without path', [{ narSize: 1 }], 'E_CLOSURE_SHAPE'],
+    ['an image manifest by mistake', { name: 'x', tag: '1' }, 'E_CLOSURE_SHAPE'],
+    ['an object whose values are not path infos', { version: 1, paths: [] }, 'E_CLOSURE_SHAPE'],
+    ['a path-keyed object with a string info', { [C]: 'x' }, 'E_CLOSURE_SHAPE'],
   ])('%s', (_name, value, expectedCode) => {
     expect(code(value)).toBe(expectedCode);
   });

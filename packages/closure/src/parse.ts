@@ -58,7 +58,13 @@ function entriesOf(value: unknown, storeDir: string, file: string): { shape: Clo
     const entries = (values as unknown[][]).flat() as RawEntry[];
     return { shape: 'export-references-graph', entries, prefix: undefined };
   }
-  // Object keyed by store path (Nix 2.19+) or by base name (v2 objects without a wrapper).
+  // Object keyed by store path (Nix 2.19+) or by base name (v2 objects without a wrapper):
+  // every value is a path's info, or null for a path that is not valid.
+  const stray = Object.entries(value).find(([, entry]) => entry !== null && !isObject(entry));
+  if (stray) {
+    const [key, entry] = stray;
+    throw shapeError(file, `expected path infos keyed by store path, but "${key}" holds ${Array.isArray(entry) ? 'an array' : `a ${typeof entry}`}`);
+  }
   let v2 = false;
   const entries = Object.entries(value).map(([key, entry]) => {
     if (isObject(entry) && entry.version === 2) v2 = true;

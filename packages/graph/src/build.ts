@@ -1,5 +1,5 @@
 import { DirectedGraph } from 'graphology';
-import { PlannerError } from '@planner/errors';
+import { choicesHint, PlannerError } from '@planner/errors';
 import type { Closure, PathInfo } from '@planner/closure';
 import type { GraphImage, ImageSpec, PathNodeAttributes, SharedGraph } from './types.js';
 
@@ -165,4 +165,27 @@ export function noStoreLayer(ref: string, maxLayers: number, baseLayers: number)
     hint: `use maxLayers of at least ${baseLayers + 2} for ${ref}`,
     details: { image: ref, maxLayers, baseLayers },
   });
+}
+
+/**
+ * The image a user named, by `name:tag` or by name alone; undefined when none has it.
+ * A name several images share is E_UNKNOWN_IMAGE, listing their refs.
+ */
+export function findImage<T extends { ref: string; name: string }>(images: readonly T[], query: string): T | undefined {
+  const exact = images.find((i) => i.ref === query);
+  if (exact) return exact;
+  const named = images.filter((i) => i.name === query);
+  if (named.length > 1) {
+    throw new PlannerError('E_UNKNOWN_IMAGE', `${query} names several images: ${named.map((i) => i.ref).join(', ')}`, {
+      hint: 'name one of them by name:tag',
+      details: { images: named.map((i) => i.ref) },
+    });
+  }
+  return named[0];
+}
+
+/** E_UNKNOWN_IMAGE for a name no image has, suggesting the closest name (or name:tag when one was typed). */
+export function unknownImage(query: string, images: readonly { ref: string; name: string }[]): PlannerError {
+  const choices = query.includes(':') ? images.map((i) => i.ref) : [...new Set(images.map((i) => i.name))];
+  return new PlannerError('E_UNKNOWN_IMAGE', `no image ${query} in the workspace`, { hint: choicesHint(query, choices, 'planner ls lists them') });
 }

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, symlin
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import tar from 'tar-stream';
 import { LayerCache, mergeContainerConfig, storeLayerEntries, customisationEntries } from './index.js';
 import { BlockCompressor, compressorInfo } from './compress.js';
@@ -166,7 +166,7 @@ describe('tarStream', () => {
       break;
     }
     expect(openWhileReading).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(openOnFile()).toBe(0);
+    // The stream closes its file asynchronously once the consumer stops: wait for that.
+    await vi.waitFor(() => expect(openOnFile()).toBe(0), { timeout: 5000 });
   });
 });

@@ -15,6 +15,8 @@ export interface SessionOptions {
   retry?: RetryPolicy;
   onEvent?: (event: PushEvent) => void;
   userAgent?: string;
+  /** The clock token lifetimes are measured on (ms since the epoch). Default Date.now. */
+  now?: () => number;
 }
 
 export interface RequestOptions {
@@ -86,6 +88,7 @@ export class RegistrySession {
   private readonly plainAllowed: boolean;
   private readonly preferPlain: boolean;
   private readonly policy: RetryPolicy;
+  private readonly now: () => number;
   private readonly onEvent: (event: PushEvent) => void;
   private readonly userAgent: string;
   private base: URL | undefined;
@@ -102,6 +105,7 @@ export class RegistrySession {
     this.plainAllowed = options.insecure === true || isLoopbackHost(options.registry);
     this.preferPlain = options.plainHttp === true;
     this.policy = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.now = options.now ?? Date.now;
     this.onEvent = options.onEvent ?? (() => {});
     this.userAgent = options.userAgent ?? 'planner';
     if (options.plainHttp && !this.plainAllowed) {
@@ -138,7 +142,14 @@ export class RegistrySession {
           res = await fetch(new URL('/v2/', base), { method: 'GET', headers: { 'user-agent': this.userAgent }, redirect: 'manual' });
         } catch (error) {
           lastError = error;
-          const kind = classifyNetworkError(error).kind;
+          const { kind, code } = classifyNetworkError(error);
+          // A plain-HTTP server answered the TLS handshake: retrying will not change that.
+          if (kind === 'protocol' && scheme === 'https:' && !this.plainAllowed) {
+            throw new PlannerError('E_REGISTRY_INSECURE', `registry ${this.registry} speaks plain HTTP, not HTTPS (${code}), and is not allowed plain HTTP`, {
+              hint: 'pass --insecure or list it in "insecureRegistries" in planner.config.json, only if you trust this network',
+              details: { registry: this.registry, code },
+            });
+          }
           // A TLS server that fails verification is there: never fall back to plain HTTP.
           if (kind === 'tls' || kind === 'dns') {
             tlsError = error;
@@ -255,7 +266,7 @@ export class RegistrySession {
   private async token(scopes: readonly string[], force: boolean): Promise<string> {
     const key = [...scopes].sort().join(' ');
     const cached = this.tokens.get(key);
-    if (!force && cached && cached.expiresAt > Date.now()) return cached.value;
+    if (!force && cached && cached.expiresAt > this.now()) return cached.value;
     const pending = this.pendingTokens.get(key);
     if (!force && pending) return (await pending).value;
     const promise = this.fetchToken(scopes);
@@ -317,7 +328,7 @@ export class RegistrySession {
       if (!value) throw new PlannerError('E_REGISTRY_AUTH', `the token service of ${this.registry} sent no token`, { exitCode: 1 });
       // The spec's default lifetime is 60 s; refresh a little early so a token never expires in flight.
       const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
-      const issued = typeof body.issued_at === 'string' && !Number.isNaN(Date.parse(body.issued_at)) ? Math.min(Date.parse(body.issued_at), Date.now()) : Date.now();
+      const issued = typeof body.issued_at === 'string' && !Number.isNaN(Date.parse(body.issued_at)) ? Math.min(Date.parse(body.issued_at), this.now()) : this.now();
       return { value, expiresAt: issued + lifetime * 1000 - Math.min(30_000, (lifetime * 1000) / 4) };
     }
   }

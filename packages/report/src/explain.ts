@@ -1,5 +1,5 @@
-import { choicesHint, closestMatch, PlannerError } from '@planner/errors';
-import { referrersOf, type SharedGraph } from '@planner/graph';
+import { closestMatch, PlannerError } from '@planner/errors';
+import { findImage, referrersOf, unknownImage, type SharedGraph } from '@planner/graph';
 import type { Plan } from '@planner/layering';
 import { storeName } from './format.js';
 import { usedLayerIds } from './measures.js';
@@ -13,18 +13,10 @@ export type ExplainTarget = { kind: 'image'; ref: string } | { kind: 'path'; pat
  * a store path's base name, or an unambiguous part of a store path's name.
  */
 export function resolveTarget(graph: SharedGraph, query: string): ExplainTarget {
-  const byRef = graph.images.find((i) => i.ref === query) ?? graph.images.filter((i) => i.name === query).at(0);
-  if (byRef) return { kind: 'image', ref: byRef.ref };
+  const image = findImage(graph.images, query);
+  if (image) return { kind: 'image', ref: image.ref };
   // name:tag (no store path has a colon in its name): an image the workspace does not have.
-  if (query.includes(':') && !query.startsWith('/')) {
-    throw new PlannerError('E_UNKNOWN_IMAGE', `no image ${query} in the workspace`, {
-      hint: choicesHint(
-        query,
-        graph.images.map((i) => i.ref),
-        'planner ls lists them',
-      ),
-    });
-  }
+  if (query.includes(':') && !query.startsWith('/')) throw unknownImage(query, graph.images);
   const storeDir = graph.storeDir;
   if (query.startsWith(`${storeDir}/`)) {
     const base = query.slice(storeDir.length + 1).split('/')[0]!;

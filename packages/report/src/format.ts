@@ -18,6 +18,13 @@ export function formatSignedBytes(bytes: number): string {
   return bytes > 0 ? `+${formatBytes(bytes)}` : bytes < 0 ? `-${formatBytes(-bytes)}` : '0 B';
 }
 
+/** An image's closure growth against the base: "+1.2 MiB (+4.0%)", "0 B (+0.0%)", "-" for a new image. */
+export function formatGrowth(closure: { growthBytes: number | null; growthRatio: number | null }): string {
+  if (closure.growthBytes === null) return '-';
+  const ratio = closure.growthRatio === null ? '' : ` (${closure.growthRatio >= 0 ? '+' : ''}${formatPercent(closure.growthRatio)})`;
+  return `${formatSignedBytes(closure.growthBytes)}${ratio}`;
+}
+
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }

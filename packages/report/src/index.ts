@@ -7,6 +7,6 @@ export { reportMarkdown, checkMarkdown, type MarkdownOptions } from './markdown.
 export { BUMP_NOTE, BUMP_TITLE, bumpTable } from './bump-table.js';
 export { reportHtml, type HtmlOptions } from './html.js';
 export { coldPullBytes, diffLayers, imageBytes, imagePullBytes, layersById, planImage, pushBytes, registryBytes, usedLayerIds, type LayerDiff } from './measures.js';
-export { formatBytes, formatChange, formatCount, formatLess, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';
+export { formatBytes, formatChange, formatCount, formatGrowth, formatLess, plural, formatPercent, formatRatio, storeName } from './format.js';
 export { strategyPlans, STRATEGIES, type StrategyOptions } from './strategies.js';
 export { sameLock } from './lock.js';

@@ -1,4 +1,4 @@
-import { formatBytes, formatChange, formatCount, formatLess, plural, formatPercent, formatRatio, formatSignedBytes, storeName } from './format.js';
+import { formatBytes, formatChange, formatCount, formatGrowth, formatLess, plural, formatPercent, formatRatio, storeName } from './format.js';
 import { BUMP_NOTE, BUMP_TITLE, bumpTable } from './bump-table.js';
 import type { CheckData, CheckOutcome, ReportData } from './types.js';
 
@@ -126,8 +126,8 @@ export function checkMarkdown(data: CheckData, options: MarkdownOptions = {}): s
       formatBytes(i.pullBytes),
       i.layers.base === null ? '-' : String(i.layers.base),
       i.layers.head === null ? '-' : `${i.layers.head}/${i.layers.storeBudget}`,
-      i.closure.growthBytes === null ? '-' : formatSignedBytes(i.closure.growthBytes),
-      i.closure.growthRatio === null ? '-' : `${i.closure.growthRatio >= 0 ? '+' : ''}${formatPercent(i.closure.growthRatio)}`,
+      i.closure.headBytes === null ? '-' : formatBytes(i.closure.headBytes),
+      formatGrowth(i.closure),
     ]);
     out.push(
       maybeCollapse(

@@ -27,6 +27,8 @@ export interface TestProxy {
   /** Request body bytes forwarded upstream in full (PATCH/PUT/POST bodies). */
   bodyBytes: () => number;
   faults: () => { http500: number; resets: number };
+  /** Requests the upstream registry could not be reached for (it was down). */
+  upstreamErrors: () => number;
   requests: () => { method: string; url: string }[];
   close: () => Promise<void>;
 }
@@ -38,6 +40,7 @@ export async function startProxy(options: ProxyOptions): Promise<TestProxy> {
   let http500 = 0;
   let resets = 0;
   let bodyBytes = 0;
+  let upstreamErrors = 0;
   const log: { method: string; url: string }[] = [];
   const faultsLeft = (): boolean => http500 + resets < (options.maxFaults ?? Infinity);
   const sockets = new Set<net.Socket>();
@@ -68,6 +71,7 @@ export async function startProxy(options: ProxyOptions): Promise<TestProxy> {
       up.pipe(res);
     });
     upstream.on('error', () => {
+      upstreamErrors++;
       res.destroy();
     });
     let sent = 0;
@@ -116,6 +120,7 @@ export async function startProxy(options: ProxyOptions): Promise<TestProxy> {
     host: `127.0.0.1:${port}`,
     bodyBytes: () => bodyBytes,
     faults: () => ({ http500, resets }),
+    upstreamErrors: () => upstreamErrors,
     requests: () => log,
     close: () =>
       new Promise((resolve) => {

@@ -57,9 +57,9 @@ export function selfSignedCert(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-function canConnect(port: number): Promise<boolean> {
+function canConnect(port: number, address = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = net.connect(port, address);
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -68,7 +68,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-export async function startRegistry(dir: string, auth: RegistryAuth = { kind: 'none' }, tls?: { cert: string; key: string }): Promise<TestRegistry> {
+export async function startRegistry(dir: string, auth: RegistryAuth = { kind: 'none' }, tls?: { cert: string; key: string }, address = '127.0.0.1'): Promise<TestRegistry> {
   const port = await freePort();
   const storage = path.join(dir, 'storage');
   mkdirSync(storage, { recursive: true });
@@ -102,7 +102,7 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: 127.0.0.1:${port}
+  addr: ${address}:${port}
   secret: planner-test-secret
 ${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${authYaml}`,
   );
@@ -118,7 +118,7 @@ ${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${aut
     child = c;
     for (let i = 0; i < 200; i++) {
       if (c.exitCode !== null) throw new Error(`docker-registry exited: ${output()}`);
-      if (await canConnect(port)) return;
+      if (await canConnect(port, address)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`docker-registry did not start on ${port}: ${output()}`);
@@ -144,5 +144,5 @@ ${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${aut
     return out.sort();
   };
   await start();
-  return { host: `127.0.0.1:${port}`, port, dir, storage, start, stop, blobDigests, log: output };
+  return { host: `${address}:${port}`, port, dir, storage, start, stop, blobDigests, log: output };
 }

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Argv } from 'yargs';
-import { choicesHint, PlannerError } from '@planner/errors';
+import { PlannerError } from '@planner/errors';
+import { findImage, unknownImage } from '@planner/graph';
 import { LOCK_FILE, plan as planLayers, type Plan } from '@planner/layering';
 import { buildImages, compressorInfo, type BuildSummary, type Compression, type ExchangeSummary, type LayerExchange, type RemoteLayer } from '@planner/oci';
 import { cacheLocation, DEFAULT_CONCURRENCY, openLayerCache, parseShard, recordMismatch, shardOf, type LayerRecord as RegistryRecord, type ShardSpec } from '@planner/registry';
@@ -204,19 +205,9 @@ export const buildCommand = defineCommand<BuildArgs, BuildData>({
     });
     const { workspace } = ctx;
     const select = names.map((n) => {
-      const hit = workspace.services.find((s) => s.ref === n) ?? workspace.services.filter((s) => s.name === n);
-      if (!Array.isArray(hit)) return hit.ref;
-      if (hit.length === 1) return hit[0]!.ref;
-      throw new PlannerError('E_UNKNOWN_IMAGE', hit.length === 0 ? `no image ${n} in the workspace` : `${n} names several images: ${hit.map((s) => s.ref).join(', ')}`, {
-        hint:
-          hit.length === 0
-            ? choicesHint(
-                n,
-                workspace.services.map((s) => s.ref),
-                'planner ls lists them',
-              )
-            : `name one of them by name:tag`,
-      });
+      const hit = findImage(workspace.services, n);
+      if (!hit) throw unknownImage(n, workspace.services);
+      return hit.ref;
     });
     if (argv.push) {
       // What a push needs and is known now fails now, not after the whole build.

@@ -23,8 +23,9 @@ export interface PlanSummary {
   uniqueBytes: number;
   maxImageLayers: number;
   meanImageLayers: number;
-  /** Smallest store-layer budget of any image. */
+  /** Smallest and largest store-layer budget of any image (maxLayers - 1 - base image layers). */
   minBudget: number;
+  maxBudget: number;
   /** Images whose store layers fill their budget: where the budget binds, more layers would store less. */
   imagesAtBudget: number;
   churnWeight: number;
@@ -90,6 +91,7 @@ export const planCommand = defineCommand<PlanArgs, PlanData>({
           maxImageLayers: ours.maxImageLayers,
           meanImageLayers: ours.meanImageLayers,
           minBudget: ours.images.length === 0 ? 0 : Math.min(...ours.images.map((i) => i.budget)),
+          maxBudget: ours.images.length === 0 ? 0 : Math.max(...ours.images.map((i) => i.budget)),
           imagesAtBudget: ours.images.filter((i) => i.layers >= i.budget).length,
           churnWeight: churnOf(ctx.workspace.config).churnWeight ?? DEFAULT_CHURN_WEIGHT,
           baselines: comparison.baselines.map(({ kind, label, registryBytes, layers, ratio }) => ({ kind, label, registryBytes, layers, ratio })),

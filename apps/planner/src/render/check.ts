@@ -1,4 +1,4 @@
-import { checkMarkdown, formatChange, formatPercent, plural, formatSignedBytes, storeName, type CheckData } from '@planner/report';
+import { checkMarkdown, formatChange, formatGrowth, plural, storeName, type CheckData } from '@planner/report';
 import type { CheckCommandData } from '../commands/check.js';
 import { formatBytes, formatCount, formatLess, formatRatio, table } from './format.js';
 import type { Ui } from './ui.js';
@@ -26,8 +26,8 @@ export function renderCheckText(data: CheckData, ui: Ui): string {
         formatBytes(i.pullBytes),
         i.layers.base === null ? '-' : String(i.layers.base),
         over ? ui.c.red(budget) : budget,
-        i.closure.growthBytes === null ? '-' : formatSignedBytes(i.closure.growthBytes),
-        i.closure.growthRatio === null ? '-' : `${i.closure.growthRatio >= 0 ? '+' : ''}${formatPercent(i.closure.growthRatio)}`,
+        i.closure.headBytes === null ? '-' : formatBytes(i.closure.headBytes),
+        formatGrowth(i.closure),
       ];
     });
     out.push(table(['image', 'status', 'pull', 'layers before', 'layers/budget', 'closure', 'growth'], rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right']));

@@ -35,7 +35,7 @@ export function renderPlan(data: PlanData, ui: Ui): string {
   );
   out.push(
     `layers per image: max ${formatCount(s.maxImageLayers)}, mean ${s.meanImageLayers.toFixed(1)}, ${formatCount(s.imagesAtBudget)} of ${formatCount(s.images)} at their budget ` +
-      `(budget ${formatCount(s.minBudget)}${data.plan.maxLayers ? `, maxLayers ${data.plan.maxLayers}` : ''}, churnWeight ${s.churnWeight})`,
+      `(store-layer budget ${s.minBudget === s.maxBudget ? formatCount(s.minBudget) : `${formatCount(s.minBudget)}-${formatCount(s.maxBudget)}`}${data.plan.maxLayers ? `, maxLayers ${data.plan.maxLayers}` : ''}, churnWeight ${s.churnWeight})`,
   );
   out.push('');
   const rows = s.baselines
