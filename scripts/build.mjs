@@ -1,6 +1,8 @@
-// Bundles the CLI into apps/planner/dist/planner.js: workspace packages are inlined, npm
-// dependencies stay external (they are dependencies of @planner/cli, so an installed
-// package resolves them). Fails when a workspace package uses a dependency the CLI lacks.
+// Bundles the CLI into apps/planner/dist/planner.js: workspace packages and npm dependencies
+// alike, so a run loads one file instead of resolving a few hundred (`planner --version`:
+// 0.30 s with the dependencies external, 0.17 s bundled; every command pays it, a no-op
+// rebuild most visibly). The dependencies stay listed in @planner/cli (the source entry
+// runs on them under tsx); this fails when a workspace package uses one the CLI lacks.
 import { build } from 'esbuild';
 import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,17 +13,14 @@ const app = path.join(root, 'apps/planner');
 const cli = JSON.parse(readFileSync(path.join(app, 'package.json'), 'utf8'));
 const cliDeps = new Set(Object.keys(cli.dependencies ?? {}));
 
-const external = new Set();
 const missing = [];
 for (const dir of readdirSync(path.join(root, 'packages'))) {
   const pkg = JSON.parse(readFileSync(path.join(root, 'packages', dir, 'package.json'), 'utf8'));
   for (const dep of Object.keys(pkg.dependencies ?? {})) {
     if (dep.startsWith('@planner/') || dep.startsWith('@types/') || dep.endsWith('-types')) continue;
-    external.add(dep);
     if (!cliDeps.has(dep)) missing.push(`${dep} (used by ${pkg.name})`);
   }
 }
-for (const dep of cliDeps) if (!dep.startsWith('@planner/')) external.add(dep);
 if (missing.length > 0) {
   console.error(`apps/planner/package.json must list these dependencies too:\n  ${missing.join('\n  ')}`);
   process.exit(1);
@@ -35,7 +34,16 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',
-  external: [...external].flatMap((d) => [d, `${d}/*`]),
+  // CommonJS dependencies bundled into an ES module still call require() and read
+  // __filename (write-file-atomic names its temp files with it).
+  banner: {
+    js: [
+      "import { createRequire as __plannerRequire } from 'node:module';",
+      "import { fileURLToPath as __plannerPath } from 'node:url';",
+      'const require = __plannerRequire(import.meta.url);',
+      'const __filename = __plannerPath(import.meta.url);',
+    ].join(' '),
+  },
   logLevel: process.argv.includes('--quiet') ? 'warning' : 'info',
   // Workers and other files next to the bundle are copied below.
 });

@@ -5,8 +5,8 @@
  *  1. cold build throughput vs the faster of `tar --sort=name | gzip -6` and `tar | pigz`
  *     over the same store paths (target >= 0.9x);
  *  2. bytes compressed for N images sharing layers vs per-image builds compressing every
- *     image's closure (target: unique layer bytes, 1.00x);
- *  3. rebuild with nothing changed vs the cold build (target <= 5%);
+ *     image's closure (target: the plan's distinct layers, each compressed once, 1.00x);
+ *  3. rebuild with nothing changed vs the cold build, whole CLI (target <= 5%);
  *  4. one service changed: only its new layers are built.
  *
  * Run: npx tsx bench/build/build.bench.ts [--json] [--keep]
@@ -201,13 +201,13 @@ try {
       `   build phase ${t.ratioBuildPhase.toFixed(2)}x (${t.plannerBuildPhaseMBps} MB/s), whole CLI incl. node + nix path-info ${t.ratioWholeCli.toFixed(2)}x  [target >= 0.90: ${verdict(t.ratioBuildPhase >= 0.9)}]`,
     );
     log(
-      `2. bytes compressed: ${(b.storeLayerTarBytes / 1e6).toFixed(1)} MB = ${b.ratioVsUnique.toFixed(2)}x the unique layer bytes; per-image builds would compress ${(b.perImageBuildsTarBytes / 1e6).toFixed(1)} MB (${b.perImageVsShared.toFixed(2)}x more)  [${verdict(b.ratioVsUnique === 1)}]`,
+      `2. bytes compressed: ${(b.storeLayerTarBytes / 1e6).toFixed(1)} MB = ${b.ratioVsUnique.toFixed(2)}x the plan's distinct layers (each compressed once); per-image builds would compress ${(b.perImageBuildsTarBytes / 1e6).toFixed(1)} MB (${b.perImageVsShared.toFixed(2)}x more)  [${verdict(b.ratioVsUnique === 1)}]`,
     );
     log(
       `   compressed size: ${(b.compressedBytes / 1e6).toFixed(1)} MB vs ${(b.gzip6Bytes / 1e6).toFixed(1)} MB for one tar | gzip -6 (${((b.compressedBytes / b.gzip6Bytes - 1) * 100).toFixed(1)}% larger)`,
     );
     log(
-      `3. rebuild, nothing changed: build phase ${(r.ratioBuildPhase * 100).toFixed(1)}% of cold (${r.rebuildBuildMs} vs ${r.coldBuildMs} ms), whole CLI ${(r.ratioWholeCli * 100).toFixed(1)}% (${r.rebuildCliMs} vs ${r.coldCliMs} ms), ${r.layersBuilt} layers built  [target <= 5%: ${verdict(r.ratioBuildPhase <= 0.05)}]`,
+      `3. rebuild, nothing changed: build phase ${(r.ratioBuildPhase * 100).toFixed(1)}% of cold (${r.rebuildBuildMs} vs ${r.coldBuildMs} ms), whole CLI ${(r.ratioWholeCli * 100).toFixed(1)}% (${r.rebuildCliMs} vs ${r.coldCliMs} ms), ${r.layersBuilt} layers built  [target <= 5% for the whole CLI, what a user waits for: ${verdict(r.ratioWholeCli <= 0.05)}]`,
     );
     log(
       `4. one service changed: ${c.storeLayersBuilt} store layers built, ${c.newStoreLayersInPlan} new in the plan, by ${c.imagesThatBuilt.join(', ') || 'none'}  [${verdict(c.onlyNewLayersBuilt)}]`,

@@ -10,7 +10,9 @@
  *  (a) one service's own package rebuilt: new layer bytes <= 1.05x the changed paths' bytes;
  *  (b) a new service added: no existing image's layer list changes;
  *  (c) a widely used library bumped (it and every path depending on it get new hashes):
- *      new layer bytes <= 1.10x the changed paths' bytes, storage within 2% of a fresh plan.
+ *      new layer bytes <= 1.10x the changed paths' bytes, storage within 2% of a fresh plan
+ *      (the second part holds by construction: the planner gives up kept layers beyond its 2%
+ *      tolerance, PlanOptions.tolerance; it is printed and checked as a guard, not a finding).
  * "fresh push" is what planning without the lock would push, for comparison. (c') bumps, one
  * at a time, `--others` more widely used libraries (every 7th non-root path by popularity,
  * short of all images) and prints pushed / changed for each and their mean: no target, it

@@ -49,7 +49,7 @@ for (const name of values.workspace.split(',')) {
   const graph = buildSharedGraph(ws.closures, ws.images);
   let unique = 0;
   for (const size of graph.narSize) unique += size;
-  const budgets = values['max-layers']?.split(',').map(Number) ?? (graph.images.length > 500 ? [3, 10, 20, 40, 100, 125] : FULL);
+  const budgets = values['max-layers']?.split(',').map(Number) ?? FULL;
   console.log(`\n${name}: ${graph.images.length} images, ${graph.paths.length} unique paths, ${(unique / 2 ** 30).toFixed(2)} GiB unique (ratios: registry bytes / every path once)`);
   const header = ['maxLayers', 'planner', 'auto-layer', 'popularity', 'single', 'bound', 'auto/planner', 'target', 'verdict'];
   console.log(header.map((h, i) => (i === 0 ? h.padEnd(9) : h.padStart(i === 8 ? 0 : 12))).join(' '));

@@ -230,6 +230,17 @@ describe('bad input: exit 2, a stable code, the culprit named, nothing written',
     }
   });
 
+  it('accepts a storeDir written with a trailing slash, and never reads manifests under node_modules', () => {
+    const dir = workspace({
+      'planner.config.json': { storeDir: '/nix/store/' },
+      'node_modules/some-pkg/image.json': { ...goodManifest, name: 'stray' },
+      'node_modules/some-pkg/closure.json': goodClosure,
+    });
+    const r = planner(['ls', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).images.map((i: { ref: string }) => i.ref)).toEqual(['app:v1']);
+  });
+
   it('an option given twice takes the last value', () => {
     const dir = workspace({});
     const twice = planner(['plan', '--max-layers', '50', '--max-layers', 'abc'], { cwd: dir });

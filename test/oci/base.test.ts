@@ -78,6 +78,8 @@ describe('fromImage', () => {
         Labels: { child: 'yes', from: 'base' },
       });
       expect(config.rootfs.diff_ids).toEqual(child.layers.map((l: any) => l.diffID));
+      // One non-empty history entry per layer, base layers included (the image spec's rule).
+      expect(config.history.filter((h: any) => !h.empty_layer)).toHaveLength(config.rootfs.diff_ids.length);
       const bundle = path.join(ws, 'bundle');
       sh('umoci', ['unpack', '--image', `${ws}/.planner/oci:child:1`, bundle]);
       const expected = new Set([...closureOf([f.cacert, f.data]), ...closureOf([f.tools])].map((p) => path.basename(p)));

@@ -3,7 +3,8 @@
  * layout and docker archives, and skopeo, umoci, podman, nix and chroot read what it wrote.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, readFileSync, readdirSync, readlinkSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -172,6 +173,17 @@ describe('planner build --all', () => {
     expect(again.images.map((i: any) => i.manifestDigest)).toEqual(data.images.map((i: any) => i.manifestDigest));
   });
 
+  it('rewrites a layout blob that was cut short, rather than trusting its name', () => {
+    const layer = data.images[1].layers.at(-2);
+    const file = blob(layer.digest);
+    truncateSync(file, 100);
+    const again = json(planner(['build', '--all', '--json'], { cwd: ws }));
+    expect(again.images.map((i: any) => i.manifestDigest)).toEqual(data.images.map((i: any) => i.manifestDigest));
+    const bytes = readFileSync(file);
+    expect(bytes.length).toBe(layer.size);
+    expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(layer.digest);
+  });
+
   it('gives the same digests in a clean copy of the workspace elsewhere', () => {
     const other = path.join(tempDir('planner-oci-elsewhere-'), 'somewhere', 'else');
     cpSync(ws, other, { recursive: true, filter: (src) => !src.includes(`${path.sep}.planner`) });
@@ -209,6 +221,31 @@ describe('planner build --all', () => {
     expect(damaged.stderr).toContain('[E_READ] index.json is not JSON in OCI layout');
     expect(damaged.stderr).toContain('hint: Run `planner build --all` to rewrite the layout.');
     expect(planner(['build', '--all', '--out', out], { cwd: ws }).code).toBe(0);
+    // Building one image into a layout that holds others keeps them, sorted, blobs and all.
+    const again = json(planner(['build', 'server', '--json', '--out', out], { cwd: ws }));
+    expect(again.images.map((i: any) => i.ref)).toEqual(['server:1.0']);
+    const kept = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8'));
+    expect(kept.manifests.map((m: any) => [m.annotations['org.opencontainers.image.ref.name'], m.digest])).toEqual(data.images.map((i: any) => [i.ref, i.manifestDigest]));
+    for (const image of data.images) {
+      sh('skopeo', ['inspect', `oci:${out}:${image.ref}`]);
+      for (const l of image.layers) expect(existsSync(path.join(out, 'blobs/sha256', l.digest.slice(7))), l.digest).toBe(true);
+    }
+  });
+
+  it('puts a relative out and cacheDir of planner.config.json beside the config, wherever it runs from', () => {
+    const other = writeWorkspace(tempDir('planner-oci-relative-'), f, { out: 'build/oci', cacheDir: 'build/cache' });
+    const elsewhere = tempDir('planner-oci-cwd-');
+    const r = planner(['build', 'app', '-C', other], { cwd: elsewhere });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(path.join(other, 'build/oci/index.json'))).toBe(true);
+    expect(readdirSync(path.join(other, 'build/cache'))).not.toEqual([]);
+    expect(readdirSync(elsewhere)).toEqual([]);
+    // From a subdirectory too (the config is found by walking up).
+    const sub = path.join(other, 'services/app');
+    expect(planner(['build', 'server'], { cwd: sub }).code).toBe(0);
+    expect(readdirSync(sub)).toEqual(['image.json']);
+    const index = JSON.parse(readFileSync(path.join(other, 'build/oci/index.json'), 'utf8'));
+    expect(index.manifests.map((m: any) => m.annotations['org.opencontainers.image.ref.name'])).toEqual(['app:1.0', 'server:1.0']);
   });
 
   it('refuses bad usage before doing any work', () => {

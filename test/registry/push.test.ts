@@ -50,6 +50,13 @@ describe('planner push', () => {
     expect(data.totals).toMatchObject({ images: 4, registries: 1, bytesUploaded: expected.bytes, blobsUploaded: expected.count, bytesSkipped: 0 });
     // Shared layers went up once and were mounted into the other repositories.
     expect(data.totals.blobsMounted).toBeGreaterThan(0);
+    // Each blob is credited to one image: the per-image figures add up to the totals.
+    for (const field of ['bytesUploaded', 'blobsUploaded', 'bytesMounted', 'blobsMounted', 'bytesSkipped', 'blobsSkipped']) {
+      expect(
+        data.images.reduce((sum: number, i: Record<string, number>) => sum + i[field]!, 0),
+        field,
+      ).toBe(data.totals[field]);
+    }
     for (const image of layout.images) {
       const pushed = data.images.find((i: { image: string }) => i.image === image.ref);
       const reference = `${registry.host}/team/${image.ref}`;
@@ -60,6 +67,41 @@ describe('planner push', () => {
     }
     // The registry stores every unique blob (layers, configs, manifests) exactly once, nothing else.
     expect(registry.blobDigests()).toEqual([...layout.blobs.keys()].sort());
+  });
+
+  it('credits a blob two tags of one repository share to the first of them only', async () => {
+    const tags = writeLayout(path.join(work, 'tags'), [
+      {
+        name: 'svc',
+        tag: 'v1',
+        layers: [
+          { seed: 'tags-base', size: 64 * 1024 },
+          { seed: 'tags-v1', size: 1024 },
+        ],
+      },
+      {
+        name: 'svc',
+        tag: 'v2',
+        layers: [
+          { seed: 'tags-base', size: 64 * 1024 },
+          { seed: 'tags-v2', size: 2048 },
+        ],
+      },
+    ]);
+    // A registry of its own: the other tests check what the shared one holds.
+    const own = await startRegistry(path.join(work, 'tags-registry'));
+    try {
+      const data = json(await plannerAsync(['push', '--out', tags.dir, '--registry', `${own.host}/tags`, '--json']));
+      const [v1, v2] = ['svc:v1', 'svc:v2'].map((ref) => data.images.find((i: { image: string }) => i.image === ref));
+      expect(data.totals.bytesUploaded).toBe(blobBytes(tags).bytes);
+      // The shared base went up once, for v1; v2 found it already in the repository.
+      expect(v1.blobsUploaded).toBe(3);
+      expect(v2.blobsUploaded).toBe(2);
+      expect(v2.blobsSkipped).toBe(1);
+      expect(v1.bytesUploaded + v2.bytesUploaded).toBe(data.totals.bytesUploaded);
+    } finally {
+      await own.stop();
+    }
   });
 
   it('sends nothing the second time and leaves the tags alone', () => {

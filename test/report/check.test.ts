@@ -131,6 +131,9 @@ describe('planner check', () => {
     expect(tight.stdout).toContain(`over the limit of 47.7 MiB (50,000,000 bytes)`);
     const loose = json<Check>(planner(['check', '--base', 'HEAD~1', '--json', '--max-push-bytes', '1GiB'], { cwd: dir }));
     expect(outcome(loose, 'max-push-bytes')).toMatchObject({ status: 'pass', limit: 1024 ** 3, actual: check.pushBytes });
+    // The limit is inclusive: exactly the push passes, a byte less fails.
+    expect(planner(['check', '--base', 'HEAD~1', '--max-push-bytes', String(check.pushBytes)], { cwd: dir }).code).toBe(0);
+    expect(planner(['check', '--base', 'HEAD~1', '--max-push-bytes', String(check.pushBytes - 1)], { cwd: dir }).code).toBe(1);
   });
 
   it('a closure growing past its threshold fails and names the image and the numbers', async () => {
@@ -146,6 +149,8 @@ describe('planner check', () => {
     expect(image(check, 'c:latest').closure.growthBytes).toBe(0);
     // Flags override the config: a percentage, then bytes (equal to the growth is within).
     expect(planner(['check', '--base', 'HEAD~1', '--max-closure-growth', '60%'], { cwd: dir }).code).toBe(0);
+    // A percentage is of the base closure: +52% of the base (34% of the head) is over 40%.
+    expect(planner(['check', '--base', 'HEAD~1', '--max-closure-growth', '40%'], { cwd: dir }).code).toBe(1);
     expect(planner(['check', '--base', 'HEAD~1', '--max-closure-growth', '29999999'], { cwd: dir }).code).toBe(1);
     expect(planner(['check', '--base', 'HEAD~1', '--max-closure-growth', '30MB'], { cwd: dir }).code).toBe(0);
   });
@@ -167,6 +172,14 @@ describe('planner check', () => {
     const off = planner(['check', '--base', 'HEAD~1', '--no-lock-check', '--no-fail-on-budget-exceeded', '--json'], { cwd: dir });
     expect(off.code).toBe(0);
     expect(outcome(json<Check>(off), 'budget').status).toBe('skip');
+    // The same from planner.config.json's check section.
+    const configFile = path.join(dir, 'planner.config.json');
+    const config = readFileSync(configFile, 'utf8');
+    writeFileSync(configFile, JSON.stringify({ ...JSON.parse(config), check: { failOnBudgetExceeded: false } }));
+    const fromConfig = planner(['check', '--base', 'HEAD~1', '--no-lock-check', '--json'], { cwd: dir });
+    expect(fromConfig.code, fromConfig.stderr).toBe(0);
+    expect(outcome(json<Check>(fromConfig), 'budget').status).toBe('skip');
+    writeFileSync(configFile, config);
     // planner plan re-plans within the budget.
     await writeLock(dir);
     const fixed = json<Check>(planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir }));
@@ -189,6 +202,15 @@ describe('planner check', () => {
     expect(check.pushBytes).toBe(500_000);
     await writeLock(dir);
     expect(planner(['check', '--base', 'HEAD~1'], { cwd: dir }).code).toBe(0);
+  });
+
+  it('lock drift counts each side apart: a removed service leaves layers only in the lock', async () => {
+    const base = smallWorkspace();
+    const head: WorkspaceDef = { ...base, services: base.services.filter((s) => s.name !== 'c') };
+    const dir = await scenario(base, head, { relock: false });
+    const check = json<Check>(planner(['check', '--base', 'HEAD~1', '--json'], { cwd: dir }));
+    // c's own package had a layer of its own; nothing new is planned.
+    expect(check.lock).toMatchObject({ status: 'drift', layersOnlyInLock: 1, layersOnlyInPlan: 0 });
   });
 
   it('lock drift that changes no layout says what differs: a one-off --max-layers, an edited layer size', async () => {
@@ -246,6 +268,8 @@ describe('planner check', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`FAIL  min-savings-vs-auto-layer [E_CHECK_FAILED]: registry storage ${ratio.toFixed(2)}x less than per-image auto-layer (buildLayeredImage), below the minimum 2.00x`);
     expect(planner(['check', '--base', 'HEAD~1', '--min-savings-vs-auto-layer', '1'], { cwd: dir }).code).toBe(0);
+    // The minimum is inclusive: exactly the ratio passes.
+    expect(planner(['check', '--base', 'HEAD~1', '--min-savings-vs-auto-layer', String(ratio)], { cwd: dir }).code).toBe(0);
   });
 
   it('--base-lock gives the same push as --base, without base closures', async () => {
@@ -261,6 +285,26 @@ describe('planner check', () => {
     expect(viaLock.images).toEqual(viaGit.images);
     expect(viaLock.base).toEqual({ ref: null, commit: null, lockFile, hasClosures: false });
     expect(viaLock.savings.vsAutoLayer.base).toBeNull();
+  });
+
+  it("measures against the base's committed lock, what the base built, even when it is stale", async () => {
+    const base = smallWorkspace();
+    const root = tempDir('planner-check-');
+    const dir = await repoWithBase(root, base);
+    // The base adds service d without re-planning: its lock does not know d.
+    writeWorkspace(dir, addService(base));
+    commitAll(root, 'base: d, lock not re-planned');
+    await writeLock(dir);
+    commitAll(root, 'head: re-planned');
+    const viaGit = json<Check>(planner(['check', '--base', 'HEAD~1', '--json', '--no-lock-check'], { cwd: dir }));
+    const lockFile = path.join(tempDir(), 'base.lock.json');
+    writeFileSync(lockFile, execFileSync('git', ['show', 'HEAD~1:planner.lock.json'], { cwd: root }));
+    const viaLock = json<Check>(planner(['check', '--base-lock', lockFile, '--json', '--no-lock-check', '-C', dir]));
+    expect(viaGit.pushBytes).toBe(viaLock.pushBytes);
+    expect(viaGit.images.map((i) => [i.ref, i.status])).toEqual(viaLock.images.map((i) => [i.ref, i.status]));
+    // d's own layer was never built from the base's lock: it is pushed now.
+    expect(image(viaGit, 'd:latest').status).toBe('added');
+    expect(viaGit.pushBytes).toBeGreaterThanOrEqual(700_000);
   });
 
   it('a base without planner counts every layer as new', async () => {

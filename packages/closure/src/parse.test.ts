@@ -45,8 +45,9 @@ describe('parseClosure accepts every shape in the wild', () => {
       storeDir: S,
       info: {
         [base(A)]: { version: 2, narHash: { algorithm: 'sha256', format: 'base64', hash: H.slice(7) }, narSize: 100, references: [base(B), base(C)] },
-        [base(B)]: { version: 2, narHash: H, narSize: 20, references: [base(C)] },
-        [base(C)]: { version: 2, narHash: H, narSize: 3, references: [] },
+        // The same hash in base16 and in SRI form: every form normalises to one narHash.
+        [base(B)]: { version: 2, narHash: { algorithm: 'sha256', format: 'base16', hash: Buffer.from(H.slice(7), 'base64').toString('hex') }, narSize: 20, references: [base(C)] },
+        [base(C)]: { version: 2, narHash: { algorithm: 'sha256', format: 'sri', hash: H }, narSize: 3, references: [] },
       },
     };
     const r = parseClosure(value, opts);
@@ -119,8 +120,9 @@ describe('parseClosure rejects bad input with stable codes', () => {
     expect(code(value)).toBe(expectedCode);
   });
 
-  it('conflicting sizes for one path', () => {
+  it('conflicting sizes or hashes for one path', () => {
     expect(code([...entry({}), ...entry({ narSize: 4 })])).toBe('E_SIZE_CONFLICT');
+    expect(code([...entry({}), ...entry({ narHash: 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' })])).toBe('E_SIZE_CONFLICT');
   });
 
   it('a reference cycle, naming it', () => {

@@ -42,6 +42,14 @@ describe('referencesByPopularity', () => {
     expect(popularityOrder(example, example.images[0]!).map((id) => nameOf(example, id))).toEqual(['F', 'E', 'D', 'C', 'B', 'G', 'A']);
   });
 
+  it('counts a listed root that another root also refers to on both routes', () => {
+    // The customisation layer refers to both roots: A -> B -> C, and B directly. Routes from
+    // it: A 1, B 2 (direct, via A), C 2; each path counts the routes of all that reach it.
+    const twoRoots = single({ A: ['B'], B: ['C'], C: [] }, {}, ['A', 'B']);
+    const contest = popularityContest(twoRoots, twoRoots.images[0]!.closure, twoRoots.images[0]!.roots);
+    expect(Object.fromEntries([...contest].map(([id, n]) => [nameOf(twoRoots, id), Number(n)]))).toEqual({ A: 1, B: 3, C: 5 });
+  });
+
   it('breaks ties by package name, the store hash moved last', () => {
     expect(packageName('/nix/store/abc-hello-2.12')).toBe('hello-2.12-/nix/store/abc');
   });

@@ -52,10 +52,14 @@ function memoryExchange(records: Map<string, RemoteLayer>, shard: number, count:
   return {
     assigned,
     assign: (layers) => {
-      // Round robin over the sorted keys: any deterministic split will do for the builder.
-      layers.forEach((l, i) => {
-        if (i % count === shard - 1) assigned.push(l);
-      });
+      // Round robin over the layers by plan id (cache keys hold this run's temp paths, so
+      // their order, and a split by it, would change from run to run): runner 1 then owns
+      // api:1's customisation layer and l-libc, runner 2 l-api and l-ssl, which api:1 needs.
+      [...layers]
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .forEach((l, i) => {
+          if (i % count === shard - 1) assigned.push(l);
+        });
       return new Set(assigned.map((l) => l.key));
     },
     lookup: async (keys) => new Map(keys.filter((k) => records.has(k)).map((k) => [k, records.get(k)!])),
@@ -82,6 +86,7 @@ describe('buildImages with a layer exchange', () => {
     const two = memoryExchange(records, 2, 2);
     const b = await buildImages({ plan, images, select: ['web:1', 'worker:1'], out: path.join(root, 'b/oci'), cacheDir: path.join(root, 'b/cache'), jobs: 1, exchange: two });
 
+    expect(one.assigned.map((l) => l.id)).toEqual(['api:1', 'l-libc', 'l-web', 'web:1']);
     expect({ ...digests(a), ...digests(b) }).toEqual(digests(single));
     const builtA = a.exchange!.built;
     const builtB = b.exchange!.built;

@@ -32,6 +32,10 @@ describe('credentials', () => {
     expect(find('docker.io', 'library/x')).toBe('hub');
     expect(normaliseAuthKey('https://registry-1.docker.io/v2/')).toBe('docker.io');
   });
+  it('takes the first auth file with any matching key, even when a later one is more specific', () => {
+    const files = [file('/a', { 'quay.io': { auth: b64('host:1') } }), file('/b', { 'quay.io/acme/api': { auth: b64('repo:2') } })];
+    expect(findCredentials({ env: {}, authFiles: files }, 'quay.io', 'acme/api')).toEqual({ username: 'host', password: '1', source: '/a' });
+  });
   it('never puts the password in an error', () => {
     expect(() => parseCredsFlag('nocolon-s3cret')).toThrow(/USER:PASSWORD/);
     try {

@@ -79,6 +79,23 @@ describe('measures', () => {
 });
 
 describe('report', () => {
+  it('ranks shared layers by the bytes sharing saves, not by size', () => {
+    // big (10 bytes) is in 2 images: sharing saves 10; small (6 bytes) is in all 4: saves 18.
+    const sizes = { big: 10, small: 6, a: 1, b: 1, c: 1, d: 1 };
+    const info = (name: string) => ({ path: p(name), narHash: `sha256-${name}`, narSize: sizes[name as keyof typeof sizes], references: [] });
+    const refs = ['a', 'b', 'c', 'd'];
+    const closures = new Map(refs.map((r) => [`${r}:1`, new Map([info(r), info('small'), ...(r === 'a' || r === 'b' ? [info('big')] : [])].map((e) => [e.path, e]))]));
+    const g = buildSharedGraph(
+      closures,
+      refs.map((r) => ({ ref: `${r}:1`, name: r, tag: '1', roots: [p(r)], maxLayers: 10, baseLayers: 0 })),
+    );
+    const report = buildReport({ workspace: '/w', graph: g, plans: strategyPlans(g) });
+    expect(report.sharedLayers.map((l) => [l.narSize, l.images.length, l.savedBytes])).toEqual([
+      [6, 4, 18],
+      [10, 2, 10],
+    ]);
+  });
+
   it('is deterministic and agrees across its three renderings', () => {
     const g = graph();
     const plans = strategyPlans(g);
