@@ -310,22 +310,16 @@ describe('plan with the previous plan', () => {
   // and in a new {1} for a): 4,683 bytes over the 12,809 unique ones, 37% more than a fresh
   // plan ({1} shared, {0, 2} for b).
   const sizes = [4335, 4683, 3791];
-  const before = (bMaxLayers: number): WorkspaceShape => ({
+  const shape = (aPath: number, bMaxLayers: number): WorkspaceShape => ({
     sizes,
     edges: [],
     images: [
-      { roots: [0], maxLayers: 4 },
+      { roots: [aPath], maxLayers: 4 },
       { roots: [1, 2, 0], maxLayers: bMaxLayers },
     ],
   });
-  const after = (bMaxLayers: number): WorkspaceShape => ({
-    sizes,
-    edges: [],
-    images: [
-      { roots: [1], maxLayers: 4 },
-      { roots: [1, 2, 0], maxLayers: bMaxLayers },
-    ],
-  });
+  const before = (bMaxLayers: number): WorkspaceShape => shape(0, bMaxLayers);
+  const after = (bMaxLayers: number): WorkspaceShape => shape(1, bMaxLayers);
 
   it('plans afresh when keeping the lock costs more than the tolerance', () => {
     const previous = plan(graphOf(workspaceFrom(before(3))));
