@@ -45,9 +45,9 @@ await build({
     ].join(' '),
   },
   logLevel: process.argv.includes('--quiet') ? 'warning' : 'info',
-  // Workers and other files next to the bundle are copied below.
 });
 chmodSync(path.join(app, 'dist/planner.js'), 0o755);
+// The JSON Schemas ship beside the bundle (the compression worker is inlined as source).
 mkdirSync(path.join(app, 'schemas'), { recursive: true });
 cpSync(path.join(root, 'packages/workspace/schemas'), path.join(app, 'schemas'), { recursive: true });
 cpSync(path.join(root, 'packages/layering/schemas'), path.join(app, 'schemas'), { recursive: true });

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planner, tempDir } from '../helpers/cli.js';
+import { json, planner, tempDir } from '../helpers/cli.js';
 import {
   blobPath,
   buildExample,
@@ -43,17 +43,16 @@ describe.skipIf(!isRoot)('planner build --all on examples/x', () => {
       cpSync(path.join(exampleDir, entry), path.join(copy, entry), { recursive: true });
     }
     layout = path.join(work, 'oci-a');
-    const r = planner(['build', '--all', '--out', layout, '--json'], { cwd: copy });
-    expect(r.code, r.stderr).toBe(0);
-    let summary: unknown = null;
-    try {
-      summary = JSON.parse(r.stdout);
-    } catch {
-      // the layout's annotations are enough
-    }
-    images = readLayout(layout, summary, refs);
+    images = buildLayout(layout);
     built = buildExample(['geodb', 'cacert', 'glibc', 'openssl', 'quotes'], path.join(copy, 'default.nix'));
   });
+
+  /** `planner build --all` of the copy into `out`, read back as the layout's images. */
+  function buildLayout(out: string): Map<string, LayoutImage> {
+    const r = planner(['build', '--all', '--out', out, '--json'], { cwd: copy });
+    expect(r.code, r.stderr).toBe(0);
+    return readLayout(out, json(r), refs);
+  }
 
   afterAll(() => {
     if (work) rmSync(work, { recursive: true, force: true });
@@ -127,15 +126,7 @@ describe.skipIf(!isRoot)('planner build --all on examples/x', () => {
     const main = path.join(copy, 'cmd/quotes/main.go');
     writeFileSync(main, readFileSync(main, 'utf8').replace('"Don\'t Panic."', '"DON\'T PANIC."'));
     const layoutB = path.join(work, 'oci-b');
-    const r = planner(['build', '--all', '--out', layoutB, '--json'], { cwd: copy });
-    expect(r.code, r.stderr).toBe(0);
-    let summary: unknown = null;
-    try {
-      summary = JSON.parse(r.stdout);
-    } catch {
-      // annotations
-    }
-    const after = readLayout(layoutB, summary, refs);
+    const after = buildLayout(layoutB);
     const newQuotes = buildExample(['quotes'], path.join(copy, 'default.nix')).get('quotes')!;
     expect(newQuotes).not.toBe(built.get('quotes'));
 

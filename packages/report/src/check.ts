@@ -1,7 +1,7 @@
 import { PlannerError } from '@planner/errors';
 import type { SharedGraph } from '@planner/graph';
 import type { Plan, PlanLayer } from '@planner/layering';
-import { formatBytes, formatCount, formatLess, formatPercent, formatRatio, plural } from './format.js';
+import { formatBytes, formatCount, formatLess, formatRatio, formatSignedPercent, plural } from './format.js';
 import { diffLayers, imageBytes, imagePullBytes, layersById, ratio, registryBytes } from './measures.js';
 import type { BaseInfo, CheckData, CheckImage, CheckOutcome, LayerChange, LockStatus } from './types.js';
 
@@ -267,7 +267,7 @@ function growthCheck(images: CheckImage[], thresholds: Thresholds): CheckOutcome
   const grown = images.filter((i) => i.closure.growthBytes !== null);
   const largest = grown.reduce<CheckImage | undefined>((m, i) => (m === undefined || i.closure.growthBytes! > m.closure.growthBytes! ? i : m), undefined);
   const describe = (i: CheckImage): string =>
-    `${i.ref} ${formatBytes(i.closure.baseBytes!)} -> ${formatBytes(i.closure.headBytes!)} (${i.closure.growthBytes! >= 0 ? '+' : '-'}${bytesAndCount(Math.abs(i.closure.growthBytes!))}, ${i.closure.growthRatio === null ? 'new' : `${i.closure.growthRatio >= 0 ? '+' : ''}${formatPercent(i.closure.growthRatio)}`})`;
+    `${i.ref} ${formatBytes(i.closure.baseBytes!)} -> ${formatBytes(i.closure.headBytes!)} (${i.closure.growthBytes! >= 0 ? '+' : '-'}${bytesAndCount(Math.abs(i.closure.growthBytes!))}, ${i.closure.growthRatio === null ? 'new' : formatSignedPercent(i.closure.growthRatio)})`;
   if (limit === undefined) {
     return {
       name: 'max-closure-growth',

@@ -21,7 +21,7 @@ export function formatSignedBytes(bytes: number): string {
 /** An image's closure growth against the base: "+1.2 MiB (+4.0%)", "0 B (+0.0%)", "-" for a new image. */
 export function formatGrowth(closure: { growthBytes: number | null; growthRatio: number | null }): string {
   if (closure.growthBytes === null) return '-';
-  const ratio = closure.growthRatio === null ? '' : ` (${closure.growthRatio >= 0 ? '+' : ''}${formatPercent(closure.growthRatio)})`;
+  const ratio = closure.growthRatio === null ? '' : ` (${formatSignedPercent(closure.growthRatio)})`;
   return `${formatSignedBytes(closure.growthBytes)}${ratio}`;
 }
 
@@ -36,6 +36,11 @@ export function formatRatio(ratio: number | null): string {
 
 export function formatPercent(fraction: number | null): string {
   return fraction !== null && Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)}%` : '-';
+}
+
+/** "+52.4%", "-3.0%", "+0.0%". */
+export function formatSignedPercent(fraction: number): string {
+  return `${fraction >= 0 ? '+' : ''}${formatPercent(fraction)}`;
 }
 
 /** The part of a store path after the hash: "openssl-3.0.20". */
