@@ -74,3 +74,35 @@ export function keyOf(a: Uint32Array): string {
   for (let w = 0; w < a.length; w++) key += a[w]!.toString(36) + '.';
   return key;
 }
+
+/**
+ * Hands out zeroed rows `words` wide, cut from shared chunks. Planning makes tens of
+ * thousands of rows; as typed arrays of their own, each over 64 bytes would be an
+ * ArrayBuffer allocated outside the heap and swept one by one by the GC.
+ */
+export class RowPool {
+  private chunk = new Uint32Array(0);
+  private used = 0;
+
+  constructor(
+    private readonly words: number,
+    private readonly rowsPerChunk = 1024,
+  ) {}
+
+  row(): Uint32Array {
+    if (this.used === this.chunk.length) {
+      this.chunk = new Uint32Array(Math.max(1, this.words) * this.rowsPerChunk);
+      this.used = 0;
+    }
+    const start = this.used;
+    this.used += this.words;
+    return this.chunk.subarray(start, this.used);
+  }
+
+  /** A pooled copy of `source`. */
+  copy(source: Uint32Array): Uint32Array {
+    const out = this.row();
+    out.set(source);
+    return out;
+  }
+}

@@ -1,3 +1,4 @@
+import { RowPool } from './bitset.js';
 import type { PackItem } from './pack.js';
 
 export interface Grouping {
@@ -24,6 +25,7 @@ export function groupPaths(membership: Uint32Array, words: number, narSize: Arra
   const n = narSize.length;
   const users = new Uint32Array(words);
   const own = new Uint32Array(words);
+  const rows = new RowPool(words);
   for (let id = 0; id < n; id++) {
     const base = id * words;
     let any = 0;
@@ -44,7 +46,7 @@ export function groupPaths(membership: Uint32Array, words: number, narSize: Arra
     let item = bucket?.find((k) => same(items[k]!.users, users) && same(items[k]!.roots, own) && parts[k] === part);
     if (item === undefined) {
       item = items.length;
-      items.push(pivots ? { size: 0, users: users.slice(), roots: own.slice(), mask: pivots.masks[id]! } : { size: 0, users: users.slice(), roots: own.slice() });
+      items.push(pivots ? { size: 0, users: rows.copy(users), roots: rows.copy(own), mask: pivots.masks[id]! } : { size: 0, users: rows.copy(users), roots: rows.copy(own) });
       parts.push(part);
       paths.push([]);
       if (bucket) bucket.push(item);

@@ -31,7 +31,7 @@
  * When every image can hold one layer per group, only twins are merged: no byte is stored
  * twice to save churn where storage alone needs no copy at all.
  */
-import { bits, countAnd, isEmpty, isSubset, popcount, popcount32 } from './bitset.js';
+import { bits, countAnd, isEmpty, isSubset, popcount, popcount32, RowPool } from './bitset.js';
 import { Heap } from './heap.js';
 import { CandidateQueue } from './queue.js';
 
@@ -53,7 +53,11 @@ export interface PackInput {
   /** Store-layer budget of each image, by image index. */
   budgets: ArrayLike<number>;
   items: readonly PackItem[];
-  /** How many of an over-budget image's smallest layers (of each kind) are paired up. Default 8. */
+  /**
+   * How many of an over-budget image's smallest layers (of each kind) are paired up.
+   * Default 4: wider windows store about the same (docs/design.md, "Packing") and score
+   * more candidates (8: 1.6x on stress-1000).
+   */
   window?: number;
   /**
    * What a byte pushed again on a bump of pivot k costs, in stored bytes (k < 32). A
@@ -73,7 +77,7 @@ export interface PackedLayer {
 
 export function pack(input: PackInput): PackedLayer[] {
   const { words, budgets, items } = input;
-  const window = input.window ?? 8;
+  const window = input.window ?? 4;
   const imageCount = budgets.length;
 
   // The layer table grows with merges; dead layers stay as tombstones. A merged layer's
@@ -91,6 +95,7 @@ export function pack(input: PackInput): PackedLayer[] {
   const lVer: number[] = [];
   const lMask: number[] = [];
   const byContent = new Map<number, number>();
+  const rows = new RowPool(words);
   const weigh = maskWeigher(input.weights);
   const weighted = input.weights !== undefined && Array.from(input.weights).some((w) => w > 0);
   /** Objective bytes of a layer of `size` bytes depending on the pivots of `mask`. */
@@ -103,9 +108,9 @@ export function pack(input: PackInput): PackedLayer[] {
     lRight.push(right);
     lHash.push(hash);
     lSize.push(size);
-    lUsers.push(new Uint32Array(words));
+    lUsers.push(rows.row());
     lCount.push(0);
-    lRoots.push(new Uint32Array(words));
+    lRoots.push(rows.row());
     lAlive.push(true);
     lVer.push(0);
     lMask.push(0);

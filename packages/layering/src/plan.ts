@@ -1,5 +1,5 @@
 import { noStoreLayer, type SharedGraph } from '@planner/graph';
-import { bits } from './bitset.js';
+import { bits, RowPool } from './bitset.js';
 import { groupByParts, groupPaths } from './groups.js';
 import { layerId } from './layer-id.js';
 import { compareOrderKeys, pathHeights, type OrderKey } from './order.js';
@@ -415,6 +415,7 @@ export function assemble(graph: SharedGraph, drafts: readonly Draft[], options: 
   const { words } = graph;
   const byId = new Map<string, { paths: number[]; users: Uint32Array; key: OrderKey; narSize: number }>();
   const volatile = volatilePaths(graph);
+  const rows = new RowPool(words);
   for (const draft of drafts) {
     const paths = draft.paths.map((id) => graph.paths[id]!);
     const id = layerId(paths);
@@ -431,7 +432,7 @@ export function assemble(graph: SharedGraph, drafts: readonly Draft[], options: 
       narSize += graph.narSize[p]!;
       if (volatile[p] === 0) vol = false;
     }
-    byId.set(id, { paths: draft.paths, users: draft.users.slice(), narSize, key: { volatile: vol, users: 0, height, id } });
+    byId.set(id, { paths: draft.paths, users: rows.copy(draft.users), narSize, key: { volatile: vol, users: 0, height, id } });
   }
   const entries = [...byId.values()];
   for (const entry of entries) entry.key.users = bits(entry.users).length;
