@@ -6,7 +6,7 @@
  *     over the same store paths (target >= 0.9x);
  *  2. bytes compressed for N images sharing layers vs per-image builds compressing every
  *     image's closure (target: the plan's distinct layers, each compressed once, 1.00x);
- *  3. rebuild with nothing changed vs the cold build, whole CLI (target <= 5%);
+ *  3. rebuild with nothing changed vs the cold build, whole CLI, best of the same rounds (target <= 5%);
  *  4. one service changed: only its new layers are built.
  *
  * Run: npx tsx bench/build/build.bench.ts [--json] [--keep]
@@ -131,7 +131,12 @@ try {
   const uniqueTarBytes = [...uniqueTar.values()].reduce((s, n) => s + n, 0);
   const storeBuilt = ourBytes - cold.data.images.reduce((s: number, i: any) => s + i.layers.filter((l: any) => l.kind === 'customisation').reduce((t: number, l: any) => t + l.tarSize, 0), 0);
 
-  const again = planner(['build', '--all'], ws);
+  // The no-op rebuild gets the same treatment as the cold build: best of the same rounds.
+  let again = planner(['build', '--all'], ws);
+  for (let round = 1; round < rounds; round++) {
+    const next = planner(['build', '--all'], ws);
+    if (next.ms < again.ms) again = next;
+  }
   const rebuildBuild = (again.data.durationMs as number) / coldBuildMs;
   const rebuildCli = again.ms / cold.ms;
 

@@ -3,7 +3,7 @@
  * layers that are still valid keep their exact path sets (and ids) and an update pushes
  * only what changed.
  */
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { PlannerError } from '@planner/errors';
 import lockSchema from '../schemas/planner.lock.schema.json' with { type: 'json' };
 import { byteOrder, layerId } from './layer-id.js';
@@ -58,7 +58,8 @@ export function parseLock(text: string, file: string): Plan {
   }
   // The shape, by the published schema (schemas/planner.lock.schema.json); then what a
   // schema cannot say: paths in the store, sorted, ids matching paths, images consistent.
-  if (!validateShape(raw)) throw fail(`not a valid lock: ${shapeErrors(validateShape.errors)}`);
+  const validate = validateShape();
+  if (!validate(raw)) throw fail(`not a valid lock: ${shapeErrors(validate.errors)}`);
   const lock = raw as unknown as LockFile;
   const { maxLayers, storeDir } = lock;
   const layers: PlanLayer[] = [];
@@ -108,7 +109,10 @@ interface LockFile {
   images: { name: string; layers: string[] }[];
 }
 
-const validateShape = new Ajv({ allErrors: false, strict: true }).compile(lockSchema);
+// Compiled on first use, without the meta-schema (checked by a test): commands that never
+// read a lock do not pay for it.
+let shapeValidator: ValidateFunction | undefined;
+const validateShape = (): ValidateFunction => (shapeValidator ??= new Ajv({ allErrors: false, strict: true, validateSchema: false }).compile(lockSchema));
 
 /** "layers[3].narSize must be integer", from ajv's first error. */
 function shapeErrors(errors: ErrorObject[] | null | undefined): string {
