@@ -58,7 +58,7 @@ export function parseLock(text: string, file: string): Plan {
   }
   // The shape, by the published schema (schemas/planner.lock.schema.json); then what a
   // schema cannot say: paths in the store, sorted, ids matching paths, images consistent.
-  const validate = validateShape();
+  const validate = shapeValidator();
   if (!validate(raw)) throw fail(`not a valid lock: ${shapeErrors(validate.errors)}`);
   const lock = raw as unknown as LockFile;
   const { maxLayers, storeDir } = lock;
@@ -111,8 +111,8 @@ interface LockFile {
 
 // Compiled on first use, without the meta-schema (checked by a test): commands that never
 // read a lock do not pay for it.
-let shapeValidator: ValidateFunction | undefined;
-const validateShape = (): ValidateFunction => (shapeValidator ??= new Ajv({ allErrors: false, strict: true, validateSchema: false }).compile(lockSchema));
+let compiledShape: ValidateFunction | undefined;
+const shapeValidator = (): ValidateFunction => (compiledShape ??= new Ajv({ allErrors: false, strict: true, validateSchema: false }).compile(lockSchema));
 
 /** "layers[3].narSize must be integer", from ajv's first error. */
 function shapeErrors(errors: ErrorObject[] | null | undefined): string {

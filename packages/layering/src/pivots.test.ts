@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { groupPaths } from './groups.js';
 import { choosePivots } from './pivots.js';
 import { rootSets } from './plan.js';
-import { graphOf, workspaceFrom, type WorkspaceShape } from './testing.js';
+import { graphOf, libGccBoost, workspaceFrom, type WorkspaceShape } from './testing.js';
 
 const shapes: fc.Arbitrary<WorkspaceShape> = fc.record({
   sizes: fc.array(fc.integer({ min: 1, max: 50_000 }), { minLength: 1, maxLength: 40 }),
@@ -63,20 +63,7 @@ describe('choosePivots', () => {
   it('splits a group where a bump would re-push much of it', () => {
     // lib, gcc (depends on lib) and boost are in exactly the same images: one group. A bump
     // of boost would re-push lib and gcc with it, one of lib or gcc would re-push boost.
-    const ws = workspaceFrom({
-      sizes: [10, 1000, 900, 100, 100],
-      edges: [
-        [1, 0],
-        [3, 1],
-        [3, 2],
-        [4, 1],
-        [4, 2],
-      ],
-      images: [
-        { roots: [3], maxLayers: 10 },
-        { roots: [4], maxLayers: 10 },
-      ],
-    });
+    const ws = workspaceFrom(libGccBoost(10));
     const graph = graphOf(ws);
     const roots = rootSets(graph);
     const { ids, parts } = choosePivots(graph, roots, groupPaths(graph.imageSets, graph.words, graph.narSize, roots));

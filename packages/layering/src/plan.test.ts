@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isPlannerError } from '@planner/errors';
 import { baselinePlan, DEFAULT_CHURN_WEIGHT, layerId, MIN_BUDGET_FOR_OWN_LAYERS, parseLock, plan, planWithStats, registryBytes, serializeLock, verifyPlan, type Plan } from './index.js';
-import { graphOf, rebuilt, reordered, storePath, workspaceFrom, type WorkspaceShape } from './testing.js';
+import { graphOf, libGccBoost, rebuilt, reordered, storePath, workspaceFrom, type WorkspaceShape } from './testing.js';
 
 const shapes: fc.Arbitrary<WorkspaceShape> = fc.record({
   sizes: fc.array(fc.integer({ min: 1, max: 50_000 }), { minLength: 1, maxLength: 40 }),
@@ -44,21 +44,7 @@ describe('plan', () => {
     // churn, gcc + lib and boost get layers of their own, so bumping lib pushes what
     // changed and nothing else; for storage alone (churnWeight 0) they share what room
     // is left, and the bump pushes boost again.
-    const shape = {
-      sizes: [10, 1000, 900, 100, 100],
-      edges: [
-        [1, 0],
-        [3, 1],
-        [3, 2],
-        [4, 1],
-        [4, 2],
-      ] as [number, number][],
-      images: [
-        { roots: [3], maxLayers: 4 },
-        { roots: [4], maxLayers: 4 },
-      ],
-    };
-    const ws = workspaceFrom(shape);
+    const ws = workspaceFrom(libGccBoost(4));
     const { ws: next, added } = rebuilt(ws, [[...ws.store.keys()][0]!]);
     let changed = 0;
     for (const p of added) changed += next.store.get(p)!.narSize;

@@ -14,6 +14,28 @@ export interface WorkspaceShape {
   images: { roots: number[]; maxLayers: number }[];
 }
 
+/**
+ * lib (10 B, path 0), gcc (1000 B, path 1, depends on lib) and boost (900 B, path 2) in
+ * both images, whose roots (paths 3 and 4) depend on gcc and boost: one group that a bump
+ * of lib would re-push whole unless the pivots split it.
+ */
+export function libGccBoost(maxLayers: number): WorkspaceShape {
+  return {
+    sizes: [10, 1000, 900, 100, 100],
+    edges: [
+      [1, 0],
+      [3, 1],
+      [3, 2],
+      [4, 1],
+      [4, 2],
+    ],
+    images: [
+      { roots: [3], maxLayers },
+      { roots: [4], maxLayers },
+    ],
+  };
+}
+
 export interface TestWorkspace {
   closures: Map<string, Closure>;
   images: ImageSpec[];
